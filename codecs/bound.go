@@ -89,3 +89,18 @@ func (b Bound) String() string {
 	}
 	return fmt.Sprintf("%s=%g", b.Mode, b.Value)
 }
+
+// MarshalText encodes m as its name, such as "rel".
+func (m Mode) MarshalText() ([]byte, error) {
+	if _, ok := modeNames[m]; !ok {
+		return nil, fmt.Errorf("invalid error mode %d", uint8(m))
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText parses a mode name.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := ParseMode(string(b))
+	*m = v
+	return err
+}

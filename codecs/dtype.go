@@ -71,3 +71,18 @@ func (d DType) String() string {
 	}
 	return fmt.Sprintf("dtype(%d)", uint8(d))
 }
+
+// MarshalText encodes d as its name, such as "f32".
+func (d DType) MarshalText() ([]byte, error) {
+	if !d.Valid() {
+		return nil, fmt.Errorf("invalid dtype %d", uint8(d))
+	}
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText parses a dtype name.
+func (d *DType) UnmarshalText(b []byte) error {
+	v, err := ParseDType(string(b))
+	*d = v
+	return err
+}

@@ -1,0 +1,314 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/epsilon-db/epsilon/codecs"
+)
+
+// FormatVersion is the version of the key layout and catalog encoding that
+// this package writes. Open rejects stores of any other version.
+const FormatVersion = 1
+
+// Errors that callers match with errors.Is. Returned errors wrap them with
+// the array name and, for chunks, the chunk coordinates.
+var (
+	ErrNotFound    = errors.New("array not found")
+	ErrExists      = errors.New("array already exists")
+	ErrInvalidName = errors.New("invalid array name")
+	// ErrCorrupt marks a chunk or catalog entry that fails to verify. It is
+	// the same sentinel as codecs.ErrCorrupt.
+	ErrCorrupt  = codecs.ErrCorrupt
+	ErrClosed   = errors.New("store is closed")
+	ErrReadOnly = errors.New("store is read-only")
+)
+
+// DB is an epsilon store: arrays of chunks kept in a Pebble database.
+//
+// A DB is safe for concurrent use. Reads see a consistent snapshot and run
+// in parallel with writes. Writes to different arrays run in parallel;
+// writes to the same array are serialized by a per-array lock.
+type DB struct {
+	pdb   *pebble.DB
+	dir   string
+	opts  Options
+	wopts *pebble.WriteOptions
+
+	// catalogMu serializes changes to the catalog (create, delete, and the
+	// range update of a ModeRel array) and the allocation of array IDs.
+	catalogMu sync.Mutex
+
+	mu struct {
+		sync.Mutex
+		closed bool
+		// arrays holds one write lock per array name.
+		arrays map[string]*sync.Mutex
+	}
+}
+
+// Open opens or creates the store in dir. opts may be nil.
+func Open(dir string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.ensureDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	cache := pebble.NewCache(o.CacheBytes)
+	defer cache.Unref()
+	popts := &pebble.Options{
+		Cache:              cache,
+		ReadOnly:           o.ReadOnly,
+		Logger:             pebbleLogger{o.Logger},
+		FormatMajorVersion: pebble.FormatNewest,
+	}
+	pdb, err := pebble.Open(dir, popts)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	db := &DB{pdb: pdb, dir: dir, opts: o, wopts: pebble.Sync}
+	if o.NoSync {
+		db.wopts = pebble.NoSync
+	}
+	db.mu.arrays = map[string]*sync.Mutex{}
+	if err := db.checkFormat(); err != nil {
+		pdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// checkFormat writes the format version into a new store and checks it in
+// an existing one.
+func (db *DB) checkFormat() error {
+	v, closer, err := db.pdb.Get(keyFormatVersion)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		if db.opts.ReadOnly {
+			return fmt.Errorf("open store %s: %w: not an epsilon store (no format version)", db.dir, ErrCorrupt)
+		}
+		return db.pdb.Set(keyFormatVersion, binary.AppendUvarint(nil, FormatVersion), pebble.Sync)
+	case err != nil:
+		return fmt.Errorf("open store %s: %w", db.dir, err)
+	}
+	defer closer.Close()
+	got, n := binary.Uvarint(v)
+	if n <= 0 {
+		return fmt.Errorf("open store %s: %w: unreadable format version %x", db.dir, ErrCorrupt, v)
+	}
+	if got != FormatVersion {
+		return fmt.Errorf("open store %s: store format version %d, this build reads version %d", db.dir, got, FormatVersion)
+	}
+	return nil
+}
+
+// Close flushes and closes the store. Calls made after Close return ErrClosed.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.mu.closed {
+		db.mu.Unlock()
+		return ErrClosed
+	}
+	db.mu.closed = true
+	db.mu.Unlock()
+	return db.pdb.Close()
+}
+
+// Dir returns the folder of the store.
+func (db *DB) Dir() string { return db.dir }
+
+// Pebble returns the underlying Pebble database, for admin tools.
+func (db *DB) Pebble() *pebble.DB { return db.pdb }
+
+func (db *DB) checkOpen(write bool) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return ErrClosed
+	}
+	if write && db.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// lockArray takes the write lock of an array and returns its release.
+func (db *DB) lockArray(name string) func() {
+	db.mu.Lock()
+	l, ok := db.mu.arrays[name]
+	if !ok {
+		l = &sync.Mutex{}
+		db.mu.arrays[name] = l
+	}
+	db.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// reader is what both *pebble.DB and *pebble.Snapshot provide.
+type reader interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+// getInfo reads the catalog entry of name from r.
+func getInfo(r reader, name string) (*ArrayInfo, error) {
+	v, closer, err := r.Get(catalogKey(name))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("array %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("array %q: read catalog: %w", name, err)
+	}
+	defer closer.Close()
+	return decodeInfo(name, v)
+}
+
+func decodeInfo(name string, v []byte) (*ArrayInfo, error) {
+	info := &ArrayInfo{}
+	if err := json.Unmarshal(v, info); err != nil {
+		return nil, fmt.Errorf("array %q: %w: catalog entry: %v", name, ErrCorrupt, err)
+	}
+	if info.Name != name {
+		return nil, fmt.Errorf("array %q: %w: catalog entry names %q", name, ErrCorrupt, info.Name)
+	}
+	if _, err := newArrayInfo(name, &ArrayOptions{DType: info.DType, Shape: info.Shape, Chunks: info.Chunks, Codec: info.Codec, Bound: info.ErrorBound()}, defaultChunkBytes); err != nil {
+		return nil, fmt.Errorf("array %q: %w: catalog entry: %v", name, ErrCorrupt, err)
+	}
+	return info, nil
+}
+
+// Create adds an empty array. Reads of chunks never written return the fill
+// value, or zero without one.
+func (db *DB) Create(name string, o ArrayOptions) (*ArrayInfo, error) {
+	if err := db.checkOpen(true); err != nil {
+		return nil, err
+	}
+	info, err := newArrayInfo(name, &o, db.opts.ChunkBytes)
+	if err != nil {
+		return nil, fmt.Errorf("create array %q: %w", name, err)
+	}
+	db.catalogMu.Lock()
+	defer db.catalogMu.Unlock()
+	if _, err := getInfo(db.pdb, name); err == nil {
+		return nil, fmt.Errorf("create array %q: %w", name, ErrExists)
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	id, err := db.nextIDLocked()
+	if err != nil {
+		return nil, err
+	}
+	info.ID = id
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	if err := b.Set(keyNextID, binary.BigEndian.AppendUint64(nil, id+1), nil); err != nil {
+		return nil, err
+	}
+	if err := setInfo(b, info); err != nil {
+		return nil, err
+	}
+	if err := b.Commit(db.wopts); err != nil {
+		return nil, fmt.Errorf("create array %q: %w", name, err)
+	}
+	return info, nil
+}
+
+func setInfo(b *pebble.Batch, info *ArrayInfo) error {
+	v, err := json.Marshal(info)
+	if err != nil {
+		return fmt.Errorf("array %q: encode catalog entry: %w", info.Name, err)
+	}
+	return b.Set(catalogKey(info.Name), v, nil)
+}
+
+func (db *DB) nextIDLocked() (uint64, error) {
+	v, closer, err := db.pdb.Get(keyNextID)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: next array id has %d bytes, expected 8", ErrCorrupt, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// Info returns the catalog entry of an array.
+func (db *DB) Info(name string) (*ArrayInfo, error) {
+	if err := db.checkOpen(false); err != nil {
+		return nil, err
+	}
+	return getInfo(db.pdb, name)
+}
+
+// List returns the catalog entries of all arrays, sorted by name.
+func (db *DB) List() ([]*ArrayInfo, error) {
+	if err := db.checkOpen(false); err != nil {
+		return nil, err
+	}
+	lo, hi := catalogBounds()
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []*ArrayInfo
+	for valid := it.First(); valid; valid = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		info, err := decodeInfo(string(it.Key()[1:]), v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	if err := it.Error(); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Delete removes an array and all its chunks in one atomic batch.
+func (db *DB) Delete(name string) error {
+	if err := db.checkOpen(true); err != nil {
+		return err
+	}
+	unlock := db.lockArray(name)
+	defer unlock()
+	db.catalogMu.Lock()
+	defer db.catalogMu.Unlock()
+	info, err := getInfo(db.pdb, name)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	lo, hi := chunkBounds(info.ID)
+	if err := b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
+	if err := b.Delete(catalogKey(name), nil); err != nil {
+		return err
+	}
+	if err := b.Commit(db.wopts); err != nil {
+		return fmt.Errorf("delete array %q: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"sync"
+
+	"github.com/epsilon-db/epsilon/chunk"
+	"github.com/epsilon-db/epsilon/codecs"
+)
+
+// Progress is called with the number of chunks done and the total. Calls
+// are serialized but may come from different goroutines.
+type Progress func(done, total int)
+
+// Import creates array name from src, which holds size bytes of raw
+// little-endian values in C order (a headerless file, or the data part of an
+// .npy file), and stores it chunk by chunk.
+//
+// Import streams: it reads each chunk's values from src when it encodes
+// that chunk and commits a batch of chunks at a time, so its peak memory is
+// a few chunks per core whatever the size of the array. For ModeRel without
+// ArrayOptions.ValueRange it first reads src once to find the value range.
+// If Import fails, it deletes what it created.
+func (db *DB) Import(name string, src io.ReaderAt, size int64, o ArrayOptions, progress Progress) (*ArrayInfo, error) {
+	if err := db.checkOpen(true); err != nil {
+		return nil, err
+	}
+	shape := chunk.Shape(o.Shape)
+	if err := shape.Validate(); err == nil && o.DType.Valid() {
+		if want := int64(shape.Count()) * int64(o.DType.Size()); want != size {
+			return nil, fmt.Errorf("import array %q: the input has %d bytes, shape %v of %s needs %d", name, size, o.Shape, o.DType, want)
+		}
+	}
+	if _, err := newArrayInfo(name, &o, db.opts.ChunkBytes); err != nil {
+		return nil, fmt.Errorf("import array %q: %w", name, err)
+	}
+	if o.Bound.Mode == codecs.ModeRel && o.ValueRange == nil && o.DType.IsFloat() {
+		vr, err := scanRange(src, size, &o)
+		if err != nil {
+			return nil, fmt.Errorf("import array %q: %w", name, err)
+		}
+		if vr.ok {
+			o.ValueRange = &[2]float64{vr.lo, vr.hi}
+		}
+	}
+	info, err := db.Create(name, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.importChunks(info, src, progress); err != nil {
+		if derr := db.Delete(name); derr != nil {
+			err = errors.Join(err, fmt.Errorf("remove partly imported array: %w", derr))
+		}
+		return nil, fmt.Errorf("import array %q: %w", name, err)
+	}
+	return info, nil
+}
+
+// scanRange reads src sequentially and returns the range of its finite,
+// non-fill values.
+func scanRange(src io.ReaderAt, size int64, o *ArrayOptions) (valueRange, error) {
+	var vr valueRange
+	elem := int64(o.DType.Size())
+	buf := make([]byte, (4<<20)/elem*elem)
+	hasFill, fill := o.Fill != nil, 0.0
+	if hasFill {
+		fill = *o.Fill
+	}
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		n := min(int64(len(buf)), size-off)
+		if _, err := src.ReadAt(buf[:n], off); err != nil {
+			return vr, fmt.Errorf("read input at byte %d: %w", off, err)
+		}
+		vr.add(buf[:n], o.DType, hasFill, fill)
+	}
+	return vr, nil
+}
+
+// importChunks encodes every chunk of info from src and commits them in
+// batches of a few chunks per core.
+func (db *DB) importChunks(info *ArrayInfo, src io.ReaderAt, progress Progress) error {
+	grid := info.Grid()
+	total := grid.NumChunks()
+	group := 4 * db.opts.Concurrency
+	shape := chunk.Shape(info.Shape)
+	size := info.DType.Size()
+	load := func(_ []int, region chunk.Region, raw []byte) error {
+		pos := 0
+		return chunk.Runs(shape, region.Start, region.Shape(), func(off, n int) error {
+			if _, err := src.ReadAt(raw[pos:pos+n*size], int64(off)*int64(size)); err != nil {
+				return fmt.Errorf("read input at byte %d: %w", int64(off)*int64(size), err)
+			}
+			pos += n * size
+			return nil
+		})
+	}
+
+	var coords [][]int
+	done := 0
+	flush := func() error {
+		if len(coords) == 0 {
+			return nil
+		}
+		streams, err := db.encodeChunks(info, coords, load)
+		if err != nil {
+			return err
+		}
+		if err := db.commitChunks(info, coords, streams); err != nil {
+			return err
+		}
+		done += len(coords)
+		coords = coords[:0]
+		if progress != nil {
+			progress(done, total)
+		}
+		return nil
+	}
+	err := grid.ForEach(chunk.Full(shape), func(c []int) error {
+		coords = append(coords, append([]int(nil), c...))
+		if len(coords) < group {
+			return nil
+		}
+		return flush()
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// commitChunks writes streams for coords in one synced batch.
+func (db *DB) commitChunks(info *ArrayInfo, coords [][]int, streams [][]byte) error {
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	var key []byte
+	var stored, raw int64
+	for i, c := range coords {
+		key = appendChunkKey(key[:0], info.ID, c)
+		if err := b.Set(key, streams[i], nil); err != nil {
+			return err
+		}
+		stored += int64(len(streams[i]))
+		raw += int64(info.Grid().ChunkRegion(c).Count() * info.DType.Size())
+	}
+	if err := b.Commit(db.wopts); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if f := db.opts.Events.ChunksWritten; f != nil {
+		f(ChunksWrittenInfo{Array: info.Name, Chunks: len(coords), RawBytes: raw, StoredBytes: stored})
+	}
+	return nil
+}
+
+// Export writes region r of array name to dst as raw little-endian values in
+// C order, starting at byte offset base. It decodes one chunk per worker at
+// a time and writes each chunk's rows in place, so its peak memory does not
+// depend on the size of the region.
+func (db *DB) Export(name string, r chunk.Region, dst io.WriterAt, base int64, progress Progress) error {
+	if err := db.checkOpen(false); err != nil {
+		return err
+	}
+	snap := db.pdb.NewSnapshot()
+	defer snap.Close()
+	info, err := getInfo(snap, name)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := validateRegion(r, info.Shape); err != nil {
+		return fmt.Errorf("export array %q: %w", name, err)
+	}
+	size := int64(info.DType.Size())
+	total := info.Grid().ChunksOf(r).Count()
+	var progressMu sync.Mutex
+	doneChunks := 0
+	sink := func(coords []int, region chunk.Region, buf []byte) error {
+		inter, _ := region.Intersect(r)
+		inChunk := offsetIn(inter, region)
+		// Walk the rows of the intersection in the output (region r) and,
+		// in the same order, in the chunk.
+		var rows [][2]int
+		_ = chunk.Runs(region.Shape(), inChunk, inter.Shape(), func(off, n int) error {
+			rows = append(rows, [2]int{off, n})
+			return nil
+		})
+		k := 0
+		err := chunk.Runs(r.Shape(), offsetIn(inter, r), inter.Shape(), func(off, n int) error {
+			for n > 0 {
+				src := rows[k]
+				m := min(n, src[1])
+				if _, err := dst.WriteAt(buf[int64(src[0])*size:int64(src[0]+m)*size], base+int64(off)*size); err != nil {
+					return fmt.Errorf("write output: %w", err)
+				}
+				rows[k] = [2]int{src[0] + m, src[1] - m}
+				if rows[k][1] == 0 {
+					k++
+				}
+				off += m
+				n -= m
+			}
+			return nil
+		})
+		if err == nil && progress != nil {
+			progressMu.Lock()
+			doneChunks++
+			progress(doneChunks, total)
+			progressMu.Unlock()
+		}
+		return err
+	}
+	return db.decodeRegion(snap, info, r, sink)
+}

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/epsilon-db/epsilon/chunk"
+)
+
+// sinkFunc receives the decoded values of the chunk at coords, which covers
+// region of the array. Sinks run concurrently for different chunks.
+type sinkFunc func(coords []int, region chunk.Region, raw []byte) error
+
+// Read reads region r of array name into dst in C order. dst is a slice of
+// the array's element type or a []byte of raw little-endian values, with
+// exactly r.Count() values.
+//
+// Read sees one consistent state of the store (a Pebble snapshot) while
+// writes go on, and decodes only the chunks that r intersects. Chunks never
+// written read as the fill value, or zero without one. A chunk that fails
+// its checksum returns an error wrapping ErrCorrupt that names the array and
+// the chunk coordinates.
+func (db *DB) Read(name string, r chunk.Region, dst any) error {
+	if err := db.checkOpen(false); err != nil {
+		return err
+	}
+	snap := db.pdb.NewSnapshot()
+	defer snap.Close()
+	info, err := getInfo(snap, name)
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	raw, err := bytesOf(dst, info.DType)
+	if err != nil {
+		return fmt.Errorf("read array %q: %w", name, err)
+	}
+	if err := validateRegion(r, info.Shape); err != nil {
+		return fmt.Errorf("read array %q: %w", name, err)
+	}
+	if want := r.Count() * info.DType.Size(); len(raw) != want {
+		return fmt.Errorf("read array %q: buffer has %d bytes, region %v of %s needs %d", name, len(raw), r, info.DType, want)
+	}
+	size := info.DType.Size()
+	sink := func(coords []int, region chunk.Region, buf []byte) error {
+		inter, _ := region.Intersect(r)
+		copyValues(raw, r.Shape(), offsetIn(inter, r), buf, region.Shape(), offsetIn(inter, region), inter.Shape(), size)
+		return nil
+	}
+	return db.decodeRegion(snap, info, r, sink)
+}
+
+type decodeJob struct {
+	coords []int
+	stream []byte // nil for a chunk never written
+}
+
+// decodeRegion decodes every chunk that r intersects, read from snap with one
+// range scan per run of chunks along the last dimension, and hands each to
+// sink. Decoding runs on up to Options.Concurrency goroutines.
+func (db *DB) decodeRegion(snap *pebble.Snapshot, info *ArrayInfo, r chunk.Region, sink sinkFunc) error {
+	grid := info.Grid()
+	box := grid.ChunksOf(r)
+	if box.Empty() {
+		return nil
+	}
+	workers := max(1, min(db.opts.Concurrency, box.Count()))
+	jobs := make(chan decodeJob, 2*workers)
+	done := make(chan struct{})
+	var (
+		failOnce sync.Once
+		firstErr error
+		failed   atomic.Bool
+	)
+	fail := func(err error) {
+		failOnce.Do(func() {
+			firstErr = err
+			failed.Store(true)
+			close(done)
+		})
+	}
+
+	go func() {
+		defer close(jobs)
+		if err := db.scanChunks(snap, info, box, jobs, done); err != nil {
+			fail(err)
+		}
+	}()
+	runWorkers(workers, func() {
+		var buf []byte
+		for job := range jobs {
+			if failed.Load() {
+				continue // drain, so the scanner can finish
+			}
+			region := grid.ChunkRegion(job.coords)
+			n := region.Count() * info.DType.Size()
+			if cap(buf) < n {
+				buf = make([]byte, n)
+			}
+			buf = buf[:n]
+			var err error
+			if job.stream == nil {
+				p := info.params(nil)
+				fillBytes(buf, info.DType, p.HasFill, p.Fill)
+			} else {
+				err = db.decodeChunk(info, job.coords, region, job.stream, buf)
+			}
+			if err == nil {
+				err = sink(job.coords, region, buf)
+			}
+			if err != nil {
+				fail(err)
+			}
+		}
+	})
+	return firstErr
+}
+
+// scanChunks sends a job for every chunk in box, the box of chunk
+// coordinates, in key order. It stops early when done is closed.
+func (db *DB) scanChunks(snap *pebble.Snapshot, info *ArrayInfo, box chunk.Region, jobs chan<- decodeJob, done <-chan struct{}) error {
+	lo, hi := chunkBounds(info.ID)
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+
+	last := len(box.Start) - 1
+	rowStart := append([]int(nil), box.Start...)
+	rowEnd := append([]int(nil), box.Start...)
+	coords := make([]int, len(box.Start))
+	var seekKey, endKey []byte
+	for {
+		// One run: chunks rowStart .. rowEnd along the last dimension.
+		rowEnd[last] = box.Stop[last]
+		for i := 0; i < last; i++ {
+			rowEnd[i] = rowStart[i]
+		}
+		seekKey = appendChunkKey(seekKey[:0], info.ID, rowStart)
+		endKey = appendChunkKey(endKey[:0], info.ID, rowEnd)
+		want := rowStart[last]
+		for valid := it.SeekGE(seekKey); valid && bytes.Compare(it.Key(), endKey) < 0; valid = it.Next() {
+			if _, err := parseChunkKey(it.Key(), coords); err != nil {
+				return fmt.Errorf("array %q: %w: %v", info.Name, ErrCorrupt, err)
+			}
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return err
+			}
+			if coords[last] < want || !equalPrefix(coords, rowStart) {
+				return fmt.Errorf("array %q: %w: chunk key %v out of order in row %v", info.Name, ErrCorrupt, coords, rowStart)
+			}
+			for ; want < coords[last]; want++ {
+				if !send(jobs, done, decodeJob{coords: withLast(rowStart, want)}) {
+					return nil
+				}
+			}
+			if !send(jobs, done, decodeJob{coords: withLast(rowStart, want), stream: bytes.Clone(v)}) {
+				return nil
+			}
+			want++
+		}
+		if err := it.Error(); err != nil {
+			return err
+		}
+		for ; want < box.Stop[last]; want++ {
+			if !send(jobs, done, decodeJob{coords: withLast(rowStart, want)}) {
+				return nil
+			}
+		}
+		// Advance the odometer over the leading dimensions.
+		i := last - 1
+		for ; i >= 0; i-- {
+			rowStart[i]++
+			if rowStart[i] < box.Stop[i] {
+				break
+			}
+			rowStart[i] = box.Start[i]
+		}
+		if i < 0 {
+			return nil
+		}
+	}
+}
+
+func equalPrefix(a, b []int) bool {
+	for i := 0; i < len(a)-1; i++ {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func withLast(prefix []int, last int) []int {
+	c := append([]int(nil), prefix...)
+	c[len(c)-1] = last
+	return c
+}
+
+func send(jobs chan<- decodeJob, done <-chan struct{}, job decodeJob) bool {
+	select {
+	case jobs <- job:
+		return true
+	case <-done:
+		return false
+	}
+}
