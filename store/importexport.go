@@ -88,14 +88,7 @@ func (db *DB) importChunks(info *ArrayInfo, src io.ReaderAt, progress Progress) 
 	shape := chunk.Shape(info.Shape)
 	size := info.DType.Size()
 	load := func(_ []int, region chunk.Region, raw []byte) error {
-		pos := 0
-		return chunk.Runs(shape, region.Start, region.Shape(), func(off, n int) error {
-			if _, err := src.ReadAt(raw[pos:pos+n*size], int64(off)*int64(size)); err != nil {
-				return fmt.Errorf("read input at byte %d: %w", int64(off)*int64(size), err)
-			}
-			pos += n * size
-			return nil
-		})
+		return readRegion(src, shape, size, region, raw)
 	}
 
 	var coords [][]int
@@ -211,4 +204,42 @@ func (db *DB) Export(name string, r chunk.Region, dst io.WriterAt, base int64, p
 		return err
 	}
 	return db.decodeRegion(snap, info, r, sink)
+}
+
+// readRegion reads region of an array of shape, stored as raw C-order values
+// of size bytes in src, into raw. When the region's rows are short (a column
+// chunk, say) and the span from its first to its last byte is at most four
+// times its size, it reads the span at once and copies the rows out,
+// trading bytes for system calls.
+func readRegion(src io.ReaderAt, shape chunk.Shape, size int, region chunk.Region, raw []byte) error {
+	var first, last, runs int
+	_ = chunk.Runs(shape, region.Start, region.Shape(), func(off, n int) error {
+		if runs == 0 {
+			first = off
+		}
+		last = off + n
+		runs++
+		return nil
+	})
+	span := last - first
+	if runs > 1 && span*size <= 4*len(raw) && len(raw)/runs < 64<<10 {
+		buf := make([]byte, span*size)
+		if _, err := src.ReadAt(buf, int64(first)*int64(size)); err != nil {
+			return fmt.Errorf("read input at byte %d: %w", int64(first)*int64(size), err)
+		}
+		pos := 0
+		return chunk.Runs(shape, region.Start, region.Shape(), func(off, n int) error {
+			pos += copy(raw[pos:], buf[(off-first)*size:(off-first+n)*size])
+			return nil
+		})
+	}
+	pos := 0
+	return chunk.Runs(shape, region.Start, region.Shape(), func(off, n int) error {
+		at := int64(off) * int64(size)
+		if _, err := src.ReadAt(raw[pos:pos+n*size], at); err != nil {
+			return fmt.Errorf("read input at byte %d: %w", at, err)
+		}
+		pos += n * size
+		return nil
+	})
 }
