@@ -33,10 +33,17 @@ package codecs
 // value or a non-finite verbatim value, so fill regions and NaNs do not
 // disturb the prediction of their neighbours.
 //
-// Byte layout. The payload is a uvarint with the length of the body,
-// followed by one zstd frame of the body:
+// Byte layout. The payload starts with one byte that says how the body is
+// stored:
+//
+//	0  the body follows as is
+//	1  a uvarint with the length of the body, then one zstd frame of the body
+//
+// The encoder stores the body as is when it is shorter than 256 bytes or
+// when zstd does not make it smaller. The body is
 //
 //	byte     version, 1
+//	byte     dtype, the DType value (1 for f32, 2 for f64)
 //	byte     predictor dimensions after dropping size-1 dimensions, 1 to 3
 //	8 bytes  eb, float64 little-endian; must equal the stream header's bound
 //	uvarint  number of values, must equal the product of the shape
@@ -66,7 +73,14 @@ func init() { Register(Lorenzo) }
 
 const (
 	lorenzoVersion   = 1
-	lorenzoHeaderLen = 10 // version, dims, eb
+	lorenzoHeaderLen = 11 // version, dtype, dims, eb
+
+	// Body storage modes, the first payload byte.
+	lorenzoBodyRaw  = 0
+	lorenzoBodyZstd = 1
+	// lorenzoMinZstdBody is the smallest body the encoder compresses with
+	// zstd. Below it the frame overhead eats most of the gain.
+	lorenzoMinZstdBody = 256
 
 	lorenzoRadius   = 32768
 	codeVerbatim    = 0
@@ -239,7 +253,7 @@ func (lorenzoCodec) AppendEncode(dst, src []byte, p Params) ([]byte, error) {
 	}
 	nverb := len(s.verb) / p.DType.Size()
 
-	body := append(s.body[:0], lorenzoVersion, byte(g.dims))
+	body := append(s.body[:0], lorenzoVersion, byte(p.DType), byte(g.dims))
 	body = binary.LittleEndian.AppendUint64(body, math.Float64bits(p.Bound))
 	body = binary.AppendUvarint(body, uint64(n))
 	body = binary.AppendUvarint(body, uint64(nverb))
@@ -249,7 +263,17 @@ func (lorenzoCodec) AppendEncode(dst, src []byte, p Params) ([]byte, error) {
 	}
 	body = append(body, s.verb...)
 	s.body = body
-	return appendZstd(dst, body), nil
+
+	start := len(dst)
+	if len(body) >= lorenzoMinZstdBody {
+		dst = appendZstd(append(dst, lorenzoBodyZstd), body)
+		if len(dst)-start <= len(body) {
+			return dst, nil
+		}
+		dst = dst[:start]
+	}
+	dst = append(dst, lorenzoBodyRaw)
+	return append(dst, body...), nil
 }
 
 // lorenzoEncode fills s.codes for src and returns s.verb with the verbatim
@@ -334,11 +358,26 @@ func (lorenzoCodec) Decode(dst, payload []byte, p Params) error {
 	defer lorenzoPool.Put(s)
 
 	maxBody := lorenzoHeaderLen + 2*binary.MaxVarintLen64 + huffmanMaxTableLen + binary.MaxVarintLen64 + 3*n + size*n
-	body, _, err := readZstd(s.body, payload, maxBody)
-	if err != nil {
-		return err
+	if len(payload) == 0 {
+		return corruptf("empty lorenzo payload")
 	}
-	s.body = body
+	var body []byte
+	switch payload[0] {
+	case lorenzoBodyRaw:
+		body = payload[1:]
+		if len(body) > maxBody {
+			return corruptf("lorenzo body of %d bytes exceeds the %d bytes %d values can take", len(body), maxBody, n)
+		}
+	case lorenzoBodyZstd:
+		var err error
+		body, _, err = readZstd(s.body, payload[1:], maxBody)
+		if err != nil {
+			return err
+		}
+		s.body = body
+	default:
+		return corruptf("unknown lorenzo body storage mode %d", payload[0])
+	}
 
 	if len(body) < lorenzoHeaderLen {
 		return corruptf("lorenzo body of %d bytes is shorter than its %d-byte header", len(body), lorenzoHeaderLen)
@@ -346,10 +385,13 @@ func (lorenzoCodec) Decode(dst, payload []byte, p Params) error {
 	if body[0] != lorenzoVersion {
 		return corruptf("lorenzo payload version %d, this build reads version %d", body[0], lorenzoVersion)
 	}
-	if int(body[1]) != g.dims {
-		return corruptf("lorenzo payload predicts in %d dimensions, shape %v needs %d", body[1], p.Shape, g.dims)
+	if DType(body[1]) != p.DType {
+		return corruptf("lorenzo payload holds dtype %s, the header says %s", DType(body[1]), p.DType)
 	}
-	if eb := math.Float64frombits(binary.LittleEndian.Uint64(body[2:])); eb != p.Bound {
+	if int(body[2]) != g.dims {
+		return corruptf("lorenzo payload predicts in %d dimensions, shape %v needs %d", body[2], p.Shape, g.dims)
+	}
+	if eb := math.Float64frombits(binary.LittleEndian.Uint64(body[3:])); eb != p.Bound {
 		return corruptf("lorenzo payload bound %v differs from the header bound %v", eb, p.Bound)
 	}
 	off := lorenzoHeaderLen

@@ -304,6 +304,10 @@ func (db *DB) Delete(name string) error {
 	if err := b.DeleteRange(lo, hi, nil); err != nil {
 		return err
 	}
+	lo, hi = coverageBounds(info.ID)
+	if err := b.DeleteRange(lo, hi, nil); err != nil {
+		return err
+	}
 	if err := b.Delete(catalogKey(name), nil); err != nil {
 		return err
 	}

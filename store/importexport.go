@@ -87,8 +87,8 @@ func (db *DB) importChunks(info *ArrayInfo, src io.ReaderAt, progress Progress) 
 	group := 4 * db.opts.Concurrency
 	shape := chunk.Shape(info.Shape)
 	size := info.DType.Size()
-	load := func(_ []int, region chunk.Region, raw []byte) error {
-		return readRegion(src, shape, size, region, raw)
+	load := func(_ []int, region chunk.Region, raw []byte) (chunkPlan, error) {
+		return chunkPlan{}, readRegion(src, shape, size, region, raw)
 	}
 
 	var coords [][]int
@@ -97,11 +97,11 @@ func (db *DB) importChunks(info *ArrayInfo, src io.ReaderAt, progress Progress) 
 		if len(coords) == 0 {
 			return nil
 		}
-		streams, err := db.encodeChunks(info, coords, load)
+		chunks, err := db.encodeChunks(info, coords, load)
 		if err != nil {
 			return err
 		}
-		if err := db.commitChunks(info, coords, streams); err != nil {
+		if err := db.commitChunks(info, coords, chunks, nil); err != nil {
 			return err
 		}
 		done += len(coords)
@@ -122,29 +122,6 @@ func (db *DB) importChunks(info *ArrayInfo, src io.ReaderAt, progress Progress) 
 		return err
 	}
 	return flush()
-}
-
-// commitChunks writes streams for coords in one synced batch.
-func (db *DB) commitChunks(info *ArrayInfo, coords [][]int, streams [][]byte) error {
-	b := db.pdb.NewBatch()
-	defer b.Close()
-	var key []byte
-	var stored, raw int64
-	for i, c := range coords {
-		key = appendChunkKey(key[:0], info.ID, c)
-		if err := b.Set(key, streams[i], nil); err != nil {
-			return err
-		}
-		stored += int64(len(streams[i]))
-		raw += int64(info.Grid().ChunkRegion(c).Count() * info.DType.Size())
-	}
-	if err := b.Commit(db.wopts); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if f := db.opts.Events.ChunksWritten; f != nil {
-		f(ChunksWrittenInfo{Array: info.Name, Chunks: len(coords), RawBytes: raw, StoredBytes: stored})
-	}
-	return nil
 }
 
 // Export writes region r of array name to dst as raw little-endian values in

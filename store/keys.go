@@ -11,6 +11,9 @@ const (
 	prefixMeta    byte = 0x00
 	prefixCatalog byte = 0x01
 	prefixChunk   byte = 0x02
+	// prefixCoverage keys hold the coverage bitmap of a partly written
+	// chunk; their suffix is that of the chunk key.
+	prefixCoverage byte = 0x03
 )
 
 var (
@@ -44,7 +47,23 @@ func chunkBounds(id uint64) (lower, upper []byte) {
 // appendChunkKey appends the key of chunk coords of array id to dst.
 // Coordinates are big-endian, so byte order is the C order of the grid.
 func appendChunkKey(dst []byte, id uint64, coords []int) []byte {
-	dst = append(dst, prefixChunk)
+	return appendCoordKey(dst, prefixChunk, id, coords)
+}
+
+// appendCoverageKey appends the key of the coverage bitmap of chunk coords.
+func appendCoverageKey(dst []byte, id uint64, coords []int) []byte {
+	return appendCoordKey(dst, prefixCoverage, id, coords)
+}
+
+// coverageBounds returns the key range of every coverage bitmap of array id.
+func coverageBounds(id uint64) (lower, upper []byte) {
+	lower, upper = chunkBounds(id)
+	lower[0], upper[0] = prefixCoverage, prefixCoverage
+	return lower, upper
+}
+
+func appendCoordKey(dst []byte, prefix byte, id uint64, coords []int) []byte {
+	dst = append(dst, prefix)
 	dst = binary.BigEndian.AppendUint64(dst, id)
 	for _, c := range coords {
 		dst = binary.BigEndian.AppendUint32(dst, uint32(c))

@@ -1,20 +1,38 @@
 package store
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
 )
 
 // loadFunc fills raw with the values of the chunk at coords, which covers
-// region of the array.
-type loadFunc func(coords []int, region chunk.Region, raw []byte) error
+// region of the array, and says how to store it.
+type loadFunc func(coords []int, region chunk.Region, raw []byte) (chunkPlan, error)
+
+// chunkPlan says how to store one chunk.
+type chunkPlan struct {
+	// staged stores the chunk losslessly with coverage as its bitmap.
+	staged   bool
+	coverage []byte
+	// dropCoverage deletes a coverage bitmap left by earlier partial writes.
+	dropCoverage bool
+}
+
+// encodedChunk is a chunk ready to commit.
+type encodedChunk struct {
+	stream []byte
+	plan   chunkPlan
+}
 
 // encodeChunks loads and encodes the chunks at coords on up to
-// Options.Concurrency goroutines and returns their streams in order.
-func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([][]byte, error) {
+// Options.Concurrency goroutines and returns them in order.
+func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([]encodedChunk, error) {
 	codec, err := codecs.ByName(info.Codec)
 	if err != nil {
 		return nil, err
@@ -26,7 +44,7 @@ func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([][]
 		// value or non-finite, so these chunks are stored losslessly.
 		bound = codecs.Bound{}
 	}
-	streams := make([][]byte, len(coords))
+	out := make([]encodedChunk, len(coords))
 	var next atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
@@ -44,9 +62,14 @@ func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([][]
 				raw = make([]byte, n)
 			}
 			raw = raw[:n]
-			err := load(coords[i], region, raw)
+			plan, err := load(coords[i], region, raw)
 			if err == nil {
-				streams[i], err = codecs.Encode(nil, codec, bound, info.params(shape), raw)
+				params := info.params(shape)
+				if plan.staged {
+					params.Bound = 0
+				}
+				out[i].plan = plan
+				out[i].stream, err = codecs.Encode(nil, codec, bound, params, raw)
 			}
 			if err != nil {
 				errOnce.Do(func() { firstErr = err })
@@ -56,7 +79,48 @@ func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([][]
 		}
 	}
 	runWorkers(min(db.opts.Concurrency, len(coords)), work)
-	return streams, firstErr
+	return out, firstErr
+}
+
+// commitChunks writes the chunks at coords in one batch, with extra, when
+// not nil, adding more to the batch first.
+func (db *DB) commitChunks(info *ArrayInfo, coords [][]int, chunks []encodedChunk, extra func(*pebble.Batch) error) error {
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	grid := info.Grid()
+	var key []byte
+	var stored, raw int64
+	for i, c := range coords {
+		key = appendChunkKey(key[:0], info.ID, c)
+		if err := b.Set(key, chunks[i].stream, nil); err != nil {
+			return err
+		}
+		key = appendCoverageKey(key[:0], info.ID, c)
+		switch plan := chunks[i].plan; {
+		case plan.staged:
+			if err := b.Set(key, plan.coverage, nil); err != nil {
+				return err
+			}
+		case plan.dropCoverage:
+			if err := b.Delete(key, nil); err != nil {
+				return err
+			}
+		}
+		stored += int64(len(chunks[i].stream))
+		raw += int64(grid.ChunkRegion(c).Count() * info.DType.Size())
+	}
+	if extra != nil {
+		if err := extra(b); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(db.wopts); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if f := db.opts.Events.ChunksWritten; f != nil {
+		f(ChunksWrittenInfo{Array: info.Name, Chunks: len(coords), RawBytes: raw, StoredBytes: stored})
+	}
+	return nil
 }
 
 // runWorkers runs work on n goroutines and waits for them; n <= 1 runs it on

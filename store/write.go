@@ -57,60 +57,51 @@ func (db *DB) Write(name string, r chunk.Region, data any) error {
 		return nil
 	})
 	size := info.DType.Size()
-	load := func(c []int, region chunk.Region, buf []byte) error {
+	load := func(c []int, region chunk.Region, buf []byte) (chunkPlan, error) {
 		inter, _ := region.Intersect(r)
-		if !inter.Equal(region) {
-			if err := db.readChunkForMerge(info, c, region, buf); err != nil {
-				return err
+		full := inter.Equal(region)
+		var cov coverage
+		if !full {
+			var err error
+			if cov, err = db.loadStaged(info, c, region, buf); err != nil {
+				return chunkPlan{}, err
 			}
 		}
 		copyValues(buf, region.Shape(), offsetIn(inter, region), raw, r.Shape(), offsetIn(inter, r), inter.Shape(), size)
-		return nil
+		if !full {
+			cov.mark(region.Shape(), offsetIn(inter, region), inter.Shape())
+			full = cov.full(region.Count())
+			if !full {
+				return chunkPlan{staged: true, coverage: cov.encode()}, nil
+			}
+		}
+		return chunkPlan{dropCoverage: db.hasCoverage(info.ID, c)}, nil
 	}
-	streams, err := db.encodeChunks(info, coords, load)
+	chunks, err := db.encodeChunks(info, coords, load)
 	if err != nil {
 		return fmt.Errorf("write array %q: %w", name, err)
 	}
-
-	b := db.pdb.NewBatch()
-	defer b.Close()
-	var stored int64
-	var key []byte
-	for i, c := range coords {
-		key = appendChunkKey(key[:0], info.ID, c)
-		if err := b.Set(key, streams[i], nil); err != nil {
-			return err
-		}
-		stored += int64(len(streams[i]))
-	}
+	var extra func(*pebble.Batch) error
 	if infoChanged {
-		if err := setInfo(b, info); err != nil {
-			return err
-		}
+		extra = func(b *pebble.Batch) error { return setInfo(b, info) }
 	}
-	if err := b.Commit(db.wopts); err != nil {
-		return fmt.Errorf("write array %q: commit: %w", name, err)
-	}
-	if f := db.opts.Events.ChunksWritten; f != nil {
-		f(ChunksWrittenInfo{Array: name, Chunks: len(coords), RawBytes: int64(len(raw)), StoredBytes: stored})
+	if err := db.commitChunks(info, coords, chunks, extra); err != nil {
+		return fmt.Errorf("write array %q: %w", name, err)
 	}
 	return nil
 }
 
-// readChunkForMerge decodes the stored chunk at coords into buf, or fills
-// buf with the fill value when the chunk was never written.
-func (db *DB) readChunkForMerge(info *ArrayInfo, coords []int, region chunk.Region, buf []byte) error {
-	stream, closer, err := db.pdb.Get(appendChunkKey(nil, info.ID, coords))
+// hasCoverage reports whether chunk coords of array id has a coverage
+// bitmap. The caller holds the array's write lock.
+func (db *DB) hasCoverage(id uint64, coords []int) bool {
+	_, closer, err := db.pdb.Get(appendCoverageKey(nil, id, coords))
 	if errors.Is(err, pebble.ErrNotFound) {
-		p := info.params(nil)
-		fillBytes(buf, info.DType, p.HasFill, p.Fill)
-		return nil
+		return false
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		closer.Close()
 	}
-	defer closer.Close()
-	return db.decodeChunk(info, coords, region, stream, buf)
+	return true // on a read error, delete it anyway: a stale bitmap is worse than a needless delete
 }
 
 // decodeChunk decodes stream, the stored chunk at coords, into buf and checks
