@@ -22,10 +22,11 @@ package codecs
 // left, p = a[i-1]; with two, p = a[i-1][j] + a[i][j-1] - a[i-1][j-1]; with
 // three, p is the 7-term 3-D Lorenzo predictor
 //
-//	a[i-1][j][k] + a[i][j-1][k] + a[i][j][k-1]
-//	- a[i-1][j-1][k] - a[i-1][j][k-1] - a[i][j-1][k-1] + a[i-1][j-1][k-1]
+//	(a[i-1][j][k] + a[i][j-1][k] - a[i-1][j-1][k] - a[i-1][j][k-1]
+//	- a[i][j-1][k-1] + a[i-1][j-1][k-1]) + a[i][j][k-1]
 //
-// summed in float64 in exactly that order. With more than three dimensions
+// summed in float64 in exactly that order. The 1-D and 2-D predictors are
+// this sum with the missing neighbours set to 0, so they round the same way. With more than three dimensions
 // the leading ones are folded into independent 3-D slabs along the last
 // three. Neighbours outside the chunk or slab count as 0. The reconstructed
 // value that later predictions see is x' for a quantized value, x itself for
@@ -87,6 +88,10 @@ const (
 	codeFill        = 1
 	lorenzoMinQuant = 2 - lorenzoRadius     // smallest q, code 2
 	lorenzoMaxQuant = 65535 - lorenzoRadius // largest q, code 65535
+
+	// roundMagic is 1.5 * 2^52: x + roundMagic - roundMagic rounds x to
+	// the nearest integer, ties to even, when |x| < 2^51.
+	roundMagic = 0x1.8p52
 
 	// huffmanMaxTableLen bounds the size of a Huffman code table: a symbol
 	// count, up to 65536 gaps of up to 3 bytes and 65536 lengths.
@@ -215,10 +220,12 @@ func loadRaw[T float](b []byte, i int) T {
 
 // lorenzoPredict returns the 3-D Lorenzo prediction from the seven
 // neighbours, named by which of plane (p), row (r) and column (c) they lag
-// by one. The additions run left to right and contain no product, so every
-// platform rounds them the same way.
+// by one. The additions run in the order written and contain no product, so
+// every platform rounds them the same way. The column neighbour c, the value
+// reconstructed just before, comes last: the other six terms do not depend
+// on it, so the CPU can sum them while that value is still being computed.
 func lorenzoPredict(p, r, c, pr, pc, rc, prc float64) float64 {
-	return p + r + c - pr - pc - rc + prc
+	return (p + r - pr - pc - rc + prc) + c
 }
 
 // finiteOrZero returns v, or 0 when v is NaN or infinite.
@@ -314,13 +321,20 @@ func lorenzoEncode[T float](src []T, s *lorenzoScratch, g lorenzoGeometry, eb fl
 				if !(hasFill && xv == fill) {
 					// A value equal to the fill value but with other bits
 					// (-0 against +0) falls through to verbatim.
-					qf := math.RoundToEven(float64(x-pred) * inv)
+					//
+					// Adding and subtracting roundMagic rounds to an
+					// integer for magnitudes below 2^51. Larger, infinite
+					// or NaN quotients stay out of the code range, so the
+					// range check rejects them.
+					qf := float64(float64(float64(x-pred)*inv)+roundMagic) - roundMagic
 					if qf >= lorenzoMinQuant && qf <= lorenzoMaxQuant {
-						q := int(qf)
-						r := pred + float64(float64(q)*twoEB)
+						// qf is a whole number here, so qf equals
+						// float64(q) for q = int(qf), which lorenzoDecode
+						// multiplies.
+						r := pred + float64(qf*twoEB)
 						rt := T(r)
 						if math.Abs(x-float64(rt)) <= eb {
-							out[k-1] = uint16(q + lorenzoRadius)
+							out[k-1] = uint16(int(qf) + lorenzoRadius)
 							cRow[k] = float64(rt)
 							continue
 						}

@@ -37,7 +37,7 @@ const (
 
 	// tableBits is the index width of the decoder's lookup table. Codes up
 	// to this length decode with one lookup, longer ones take slowSymbol.
-	tableBits = 11
+	tableBits = 12
 )
 
 // ErrCorrupt marks a block that cannot be decoded.
