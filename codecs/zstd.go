@@ -14,9 +14,15 @@ var (
 	zstdOnce sync.Once
 	zstdEnc  *zstd.Encoder
 	zstdDec  *zstd.Decoder
+	// zstdSmallDec decodes frames without a content size, which the
+	// encoder writes only for inputs under 256 bytes, with a small memory
+	// cap.
+	zstdSmallDec *zstd.Decoder
 )
 
-func zstdCoders() (*zstd.Encoder, *zstd.Decoder) {
+const smallFrameMax = 1 << 16
+
+func zstdCoders() (*zstd.Encoder, *zstd.Decoder, *zstd.Decoder) {
 	zstdOnce.Do(func() {
 		var err error
 		zstdEnc, err = zstd.NewWriter(nil,
@@ -32,13 +38,19 @@ func zstdCoders() (*zstd.Encoder, *zstd.Decoder) {
 		if err != nil {
 			panic(fmt.Sprintf("codecs: zstd decoder: %v", err))
 		}
+		zstdSmallDec, err = zstd.NewReader(nil,
+			zstd.WithDecoderConcurrency(0),
+			zstd.WithDecoderMaxMemory(smallFrameMax))
+		if err != nil {
+			panic(fmt.Sprintf("codecs: zstd decoder: %v", err))
+		}
 	})
-	return zstdEnc, zstdDec
+	return zstdEnc, zstdDec, zstdSmallDec
 }
 
 // appendZstd appends a uvarint with len(src) followed by a zstd frame of src.
 func appendZstd(dst, src []byte) []byte {
-	enc, _ := zstdCoders()
+	enc, _, _ := zstdCoders()
 	dst = binary.AppendUvarint(dst, uint64(len(src)))
 	return enc.EncodeAll(src, dst)
 }
@@ -59,10 +71,15 @@ func readZstd(buf, src []byte, maxLen int) ([]byte, int, error) {
 	if err := hdr.Decode(src[k:]); err != nil {
 		return nil, 0, corruptf("zstd section: %v", err)
 	}
-	if !hdr.HasFCS || hdr.FrameContentSize != n {
+	_, dec, small := zstdCoders()
+	switch {
+	case hdr.HasFCS && hdr.FrameContentSize != n:
 		return nil, 0, corruptf("zstd frame content size %d does not match section length %d", hdr.FrameContentSize, n)
+	case !hdr.HasFCS && n >= smallFrameMax:
+		return nil, 0, corruptf("zstd frame of %d bytes has no content size", n)
+	case !hdr.HasFCS:
+		dec = small
 	}
-	_, dec := zstdCoders()
 	if uint64(cap(buf)) < n {
 		buf = make([]byte, 0, n)
 	}
