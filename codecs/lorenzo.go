@@ -28,11 +28,10 @@ package codecs
 // summed in float64 in exactly that order. The 1-D and 2-D predictors are
 // this sum with the missing neighbours set to 0, so they round the same way. With more than three dimensions
 // the leading ones are folded into independent 3-D slabs along the last
-// three. Neighbours outside the chunk or slab count as 0. The reconstructed
-// value that later predictions see is x' for a quantized value, x itself for
-// a finite verbatim value, and p (or 0 when p is not finite) for a fill
-// value or a non-finite verbatim value, so fill regions and NaNs do not
-// disturb the prediction of their neighbours.
+// three. Neighbours outside the chunk or slab count as 0. Later predictions
+// see x' for a quantized value and x for a finite verbatim value. For a fill
+// value or a non-finite verbatim value they see p, or 0 when p is not
+// finite, so fill regions and NaNs do not disturb their neighbours.
 //
 // Byte layout. The payload starts with one byte that says how the body is
 // stored:
@@ -118,9 +117,9 @@ type lorenzoGeometry struct {
 
 // newLorenzoGeometry drops the size-1 dimensions of shape and maps the rest
 // onto planes, rows and columns. One dimension of n values becomes n planes
-// of one value, and two dimensions a x b become a planes of one row of b,
-// because the 3-D predictor with zero neighbours outside a 1 x 1 plane or a
-// single row is exactly the 1-D or 2-D predictor.
+// of one value, and two dimensions a x b become a planes of one row of b.
+// The 3-D predictor on such planes is exactly the 1-D or 2-D predictor,
+// because the neighbours outside a 1 x 1 plane or a single row are 0.
 func newLorenzoGeometry(shape []int) lorenzoGeometry {
 	var kept [MaxDims]int
 	k := 0

@@ -64,7 +64,7 @@ func TestSingleSymbolOneBitEach(t *testing.T) {
 }
 
 // fibonacciSymbols returns symbols whose frequencies follow the Fibonacci
-// sequence, which gives an unrestricted Huffman code of depth len(fib)-1.
+// sequence, which gives an unrestricted Huffman code of depth nsym-1.
 func fibonacciSymbols(nsym int) []uint16 {
 	var syms []uint16
 	a, b := 1, 1
