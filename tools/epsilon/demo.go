@@ -16,6 +16,8 @@ import (
 	"github.com/epsilon-db/epsilon/internal/realdata"
 )
 
+func init() { register(newDemoCommand) }
+
 type demoOptions struct {
 	data, db, codec string
 	rel             float64

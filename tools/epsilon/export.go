@@ -12,6 +12,8 @@ import (
 	"github.com/epsilon-db/epsilon/store"
 )
 
+func init() { register(newExportCommand) }
+
 type exportOptions struct {
 	db, name, region string
 }

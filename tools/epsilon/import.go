@@ -17,10 +17,12 @@ import (
 	"github.com/epsilon-db/epsilon/store"
 )
 
+func init() { register(newImportCommand) }
+
 type importOptions struct {
 	db, name, dtype, shape, chunks, codec, mode, fill, attrs string
-	bound                                                  float64
-	jsonOut                                                bool
+	bound                                                    float64
+	jsonOut                                                  bool
 }
 
 func newImportCommand() *cobra.Command {

@@ -10,6 +10,8 @@ import (
 	"github.com/epsilon-db/epsilon/codecs"
 )
 
+func init() { register(newInspectCommand) }
+
 type inspectOptions struct {
 	db, name string
 	jsonOut  bool

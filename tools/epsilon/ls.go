@@ -10,6 +10,8 @@ import (
 	"github.com/epsilon-db/epsilon/store"
 )
 
+func init() { register(newLsCommand) }
+
 type lsOptions struct {
 	db      string
 	jsonOut bool

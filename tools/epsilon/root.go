@@ -14,15 +14,18 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(
-		newImportCommand(),
-		newExportCommand(),
-		newLsCommand(),
-		newInspectCommand(),
-		newDemoCommand(),
-	)
+	for _, newCommand := range commands {
+		root.AddCommand(newCommand())
+	}
 	return root
 }
+
+// commands holds the constructors of the subcommands. Each command's file
+// adds its constructor in an init function, so commands can be added
+// without editing this file.
+var commands []func() *cobra.Command
+
+func register(newCommand func() *cobra.Command) { commands = append(commands, newCommand) }
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
