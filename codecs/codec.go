@@ -60,6 +60,16 @@ type Codec interface {
 	Decode(dst, payload []byte, p Params) error
 }
 
+// Selector is a codec that picks another registered codec for each chunk,
+// such as one that compares predictors on a sample. Encode calls Select and
+// encodes with the codec it returns, whose ID the header then records; a
+// Selector's own AppendEncode and Decode are never called by the stream
+// layer.
+type Selector interface {
+	Codec
+	Select(src []byte, p Params) Codec
+}
+
 var (
 	// ErrCorrupt marks a stream or payload that fails its checksum or
 	// cannot be parsed.

@@ -55,11 +55,14 @@ func HeaderLen(ndim int) int { return fixedHeaderLen + 4*ndim + 8 }
 // the absolute bound applied.
 //
 // The chunk is stored losslessly instead when p.Bound is 0, when c returns
-// ErrUnsupported (integer dtypes, for example), or when the lossless payload
-// is smaller than the lossy one. The header names the codec actually used.
+// ErrUnsupported (integer dtypes, for example), or when the lossy payload is
+// not smaller than the raw values. The header names the codec actually used.
 func Encode(dst []byte, c Codec, b Bound, p Params, src []byte) ([]byte, error) {
 	if err := checkParams(p, len(src)); err != nil {
 		return dst, err
+	}
+	if sel, ok := c.(Selector); ok {
+		c = sel.Select(src, p)
 	}
 	start := len(dst)
 	hlen := HeaderLen(len(p.Shape))

@@ -51,6 +51,8 @@ type DB struct {
 		closed bool
 		// arrays holds one write lock per array name.
 		arrays map[string]*sync.Mutex
+		// policies holds the bound policy of arrays that have one.
+		policies map[string]BoundPolicy
 	}
 }
 

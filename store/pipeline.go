@@ -45,6 +45,7 @@ func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([]en
 		bound = codecs.Bound{}
 	}
 	out := make([]encodedChunk, len(coords))
+	policy := db.policy(info.Name)
 	var next atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
@@ -65,11 +66,19 @@ func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([]en
 			plan, err := load(coords[i], region, raw)
 			if err == nil {
 				params := info.params(shape)
-				if plan.staged {
+				switch {
+				case plan.staged:
 					params.Bound = 0
+				case policy != nil && bound.Mode != codecs.ModeNone:
+					params.Bound, err = policy.ChunkBound(info, coords[i], raw)
+					if err == nil {
+						err = checkChunkBound(info.Name, coords[i], params.Bound)
+					}
 				}
 				out[i].plan = plan
-				out[i].stream, err = codecs.Encode(nil, codec, bound, params, raw)
+				if err == nil {
+					out[i].stream, err = codecs.Encode(nil, codec, bound, params, raw)
+				}
 			}
 			if err != nil {
 				errOnce.Do(func() { firstErr = err })

@@ -547,3 +547,30 @@ func (r failingReader) ReadAt(p []byte, off int64) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+type halfLossless struct{}
+
+func (halfLossless) ChunkBound(_ *ArrayInfo, coords []int, _ []byte) (float64, error) {
+	if coords[0] == 0 {
+		return 0, nil
+	}
+	return 0.5, nil
+}
+
+func TestBoundPolicyPerChunk(t *testing.T) {
+	db := openTest(t)
+	shape := chunk.Shape{8, 100}
+	_, err := db.Create("pol", ArrayOptions{DType: codecs.Float32, Shape: shape, Chunks: []int{4, 100}, Bound: abs(0.01)})
+	require.NoError(t, err)
+	require.NoError(t, db.SetPolicy("pol", halfLossless{}))
+	data := smooth(800, 9)
+	require.NoError(t, db.Write("pol", chunk.Full(shape), data))
+	st, err := db.Stat("pol")
+	require.NoError(t, err)
+	require.Equal(t, 0.0, st.Chunks[0].AbsBound)
+	require.Equal(t, 0.5, st.Chunks[1].AbsBound)
+	got := make([]float32, 800)
+	require.NoError(t, db.Read("pol", chunk.Full(shape), got))
+	require.Equal(t, data[:400], got[:400], "bound 0 stores the chunk exactly")
+	requireWithin(t, data[400:], got[400:], 0.5, nil)
+}
