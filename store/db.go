@@ -21,8 +21,8 @@ const FormatVersion = 1
 // Errors that callers match with errors.Is. Returned errors wrap them with
 // the array name and, for chunks, the chunk coordinates.
 var (
-	ErrNotFound    = errors.New("array not found")
-	ErrExists      = errors.New("array already exists")
+	ErrNotFound    = errors.New("not found")
+	ErrExists      = errors.New("already exists")
 	ErrInvalidName = errors.New("invalid array name")
 	// ErrCorrupt marks a chunk or catalog entry that fails to verify. It is
 	// the same sentinel as codecs.ErrCorrupt.

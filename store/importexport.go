@@ -31,7 +31,7 @@ func (db *DB) Import(name string, src io.ReaderAt, size int64, o ArrayOptions, p
 	shape := chunk.Shape(o.Shape)
 	if err := shape.Validate(); err == nil && o.DType.Valid() {
 		if want := int64(shape.Count()) * int64(o.DType.Size()); want != size {
-			return nil, fmt.Errorf("import array %q: the input has %d bytes, shape %v of %s needs %d", name, size, o.Shape, o.DType, want)
+			return nil, fmt.Errorf("import array %q: the input has %d bytes, shape %s of %s needs %d", name, size, shape, o.DType, want)
 		}
 	}
 	if _, err := newArrayInfo(name, &o, db.opts.ChunkBytes); err != nil {

@@ -396,7 +396,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 	_, err := db.Create("bad name!", good)
 	require.ErrorIs(t, err, ErrInvalidName)
 	_, err = db.Import("imp", bytes.NewReader(make([]byte, 60)), 60, good, nil)
-	require.ErrorContains(t, err, "the input has 60 bytes, shape [4 4] of f32 needs 64")
+	require.ErrorContains(t, err, "the input has 60 bytes, shape 4x4 of f32 needs 64")
 
 	list, err := db.List()
 	require.NoError(t, err)

@@ -92,6 +92,22 @@ func runImport(cmd *cobra.Command, o *importOptions, path string) error {
 		opts.Attrs = json.RawMessage(o.attrs)
 	}
 
+	isNpy := strings.HasSuffix(strings.ToLower(path), ".npy")
+	if isNpy && (o.dtype != "" || o.shape != "") {
+		return fmt.Errorf("%s: an .npy file carries its dtype and shape, drop --dtype and --shape", path)
+	}
+	if !isNpy {
+		if o.dtype == "" || o.shape == "" {
+			return fmt.Errorf("%s: a raw file needs --dtype and --shape", path)
+		}
+		if opts.DType, err = codecs.ParseDType(o.dtype); err != nil {
+			return err
+		}
+		if opts.Shape, err = chunk.ParseShape(o.shape); err != nil {
+			return err
+		}
+	}
+
 	file, err := os.Open(path)
 	if err != nil {
 		return err
@@ -102,25 +118,12 @@ func runImport(cmd *cobra.Command, o *importOptions, path string) error {
 		return err
 	}
 	var offset int64
-	if strings.HasSuffix(strings.ToLower(path), ".npy") {
+	if isNpy {
 		h, err := npy.ReadHeader(file)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		if o.dtype != "" || o.shape != "" {
-			return fmt.Errorf("%s: an .npy file carries its dtype and shape, drop --dtype and --shape", path)
-		}
 		opts.DType, opts.Shape, offset = h.DType, h.Shape, h.DataOffset
-	} else {
-		if o.dtype == "" || o.shape == "" {
-			return fmt.Errorf("%s: a raw file needs --dtype and --shape", path)
-		}
-		if opts.DType, err = codecs.ParseDType(o.dtype); err != nil {
-			return err
-		}
-		if opts.Shape, err = chunk.ParseShape(o.shape); err != nil {
-			return err
-		}
 	}
 
 	db, err := store.Open(o.db, nil)
