@@ -43,8 +43,8 @@ func (p Params) Count() int {
 // Codec turns the raw values of one chunk into a payload and back. Raw values
 // are little-endian, in C order, DType.Size() bytes each.
 //
-// The stream layer (Encode, Decode) adds the header and checksum; a Codec
-// sees only the payload. Implementations must be safe for concurrent use.
+// The stream layer (Encode, Decode) adds the header and checksum, so a
+// Codec handles only the payload. Implementations must be safe for concurrent use.
 type Codec interface {
 	ID() ID
 	Name() string
@@ -62,9 +62,8 @@ type Codec interface {
 
 // Selector is a codec that picks another registered codec for each chunk,
 // such as one that compares predictors on a sample. Encode calls Select and
-// encodes with the codec it returns, whose ID the header then records; a
-// Selector's own AppendEncode and Decode are never called by the stream
-// layer.
+// encodes with the codec it returns, so the header records that codec's ID.
+// The stream layer never calls a Selector's own AppendEncode and Decode.
 type Selector interface {
 	Codec
 	Select(src []byte, p Params) Codec

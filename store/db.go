@@ -157,7 +157,7 @@ func (db *DB) lockArray(name string) func() {
 	return l.Unlock
 }
 
-// reader is what both *pebble.DB and *pebble.Snapshot provide.
+// reader is the read interface shared by *pebble.DB and *pebble.Snapshot.
 type reader interface {
 	Get(key []byte) ([]byte, io.Closer, error)
 	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)

@@ -6,11 +6,13 @@
 //
 // An array has a name, a dtype, a shape of 1 to 8 dimensions, a chunk shape,
 // a codec, an error bound, an optional fill value and free-form JSON
-// attributes (ArrayOptions). Create adds an empty array; Write stores a
-// region; Read decodes a region into a caller's buffer, touching only the
-// chunks the region intersects; Import and Export stream a raw C-order file
-// in and out chunk by chunk; Stat reports sizes and per-chunk codecs; Delete
-// removes an array.
+// attributes (ArrayOptions).
+//
+//   - Create adds an empty array, and Delete removes one.
+//   - Write stores a region. Read decodes a region into a caller's buffer,
+//     touching only the chunks the region intersects.
+//   - Import and Export stream a raw C-order file in and out chunk by chunk.
+//   - Stat reports sizes and the codec of each chunk.
 //
 // # Guarantees
 //

@@ -184,10 +184,10 @@ func (db *DB) Export(name string, r chunk.Region, dst io.WriterAt, base int64, p
 }
 
 // readRegion reads region of an array of shape, stored as raw C-order values
-// of size bytes in src, into raw. When the region's rows are short (a column
-// chunk, say) and the span from its first to its last byte is at most four
-// times its size, it reads the span at once and copies the rows out,
-// trading bytes for system calls.
+// of size bytes in src, into raw. Short rows (a column chunk, say) cost one
+// system call each, so when the span from the region's first to its last
+// byte is at most four times its size, readRegion reads the span at once
+// and copies the rows out.
 func readRegion(src io.ReaderAt, shape chunk.Shape, size int, region chunk.Region, raw []byte) error {
 	var first, last, runs int
 	_ = chunk.Runs(shape, region.Start, region.Shape(), func(off, n int) error {

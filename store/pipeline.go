@@ -12,10 +12,10 @@ import (
 )
 
 // loadFunc fills raw with the values of the chunk at coords, which covers
-// region of the array, and says how to store it.
+// region of the array, and returns how to store it.
 type loadFunc func(coords []int, region chunk.Region, raw []byte) (chunkPlan, error)
 
-// chunkPlan says how to store one chunk.
+// chunkPlan is the storage decision for one chunk.
 type chunkPlan struct {
 	// staged stores the chunk losslessly with coverage as its bitmap.
 	staged   bool

@@ -17,7 +17,7 @@ type inspectOptions struct {
 	jsonOut  bool
 }
 
-// inspectReport is what inspect --json prints.
+// inspectReport is the JSON document of inspect --json.
 type inspectReport struct {
 	Name         string         `json:"name"`
 	DType        codecs.DType   `json:"dtype"`
