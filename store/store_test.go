@@ -349,10 +349,10 @@ func TestCorruptChunkDetected(t *testing.T) {
 	var events []CorruptionInfo
 	db.opts.Events.Corruption = func(ci CorruptionInfo) { events = append(events, ci) }
 	for _, mutate := range []func([]byte) []byte{
-		func(s []byte) []byte { s[len(s)-1] ^= 0x10; return s },  // payload bit flip
-		func(s []byte) []byte { s[20] ^= 0x01; return s },         // header bit flip
-		func(s []byte) []byte { return s[:len(s)/2] },             // truncated
-		func(s []byte) []byte { return nil },                      // empty
+		func(s []byte) []byte { s[len(s)-1] ^= 0x10; return s }, // payload bit flip
+		func(s []byte) []byte { s[20] ^= 0x01; return s },       // header bit flip
+		func(s []byte) []byte { return s[:len(s)/2] },           // truncated
+		func(s []byte) []byte { return nil },                    // empty
 	} {
 		require.NoError(t, db.pdb.Set(key, mutate(bytes.Clone(stream)), nil))
 		err := db.Read("c", chunk.Full(shape), make([]float32, 64))
