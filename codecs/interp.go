@@ -120,7 +120,11 @@ const (
 	stencilQuadRight
 )
 
-type interpCodec struct{}
+type interpCodec struct {
+	// preset, when set, is the configuration Auto tuned for the chunk it
+	// selected this codec for, so AppendEncode skips its own tuning.
+	preset *interpConfig
+}
 
 func (interpCodec) ID() ID       { return IDInterp }
 func (interpCodec) Name() string { return "interp" }
@@ -131,6 +135,19 @@ type interpConfig struct {
 	// order lists the squeezed dimensions in the order each level walks them.
 	order       [MaxDims]uint8
 	alpha, beta float64
+}
+
+// validFor reports whether cfg can code a chunk of geometry g: its order is
+// a permutation of g's dimensions and its level factors are in range.
+func (cfg *interpConfig) validFor(g *interpGeometry) bool {
+	var seen [MaxDims]bool
+	for _, d := range cfg.order[:g.nd] {
+		if int(d) >= g.nd || seen[d] {
+			return false
+		}
+		seen[d] = true
+	}
+	return cfg.alpha >= 1 && cfg.alpha <= interpMaxAlpha && cfg.beta >= 1 && cfg.beta <= interpMaxBeta
 }
 
 // interpGeometry is the chunk with its size-1 dimensions dropped.
@@ -499,7 +516,7 @@ func encodeInterp[T float](src []T, g *interpGeometry, cfg *interpConfig, s *int
 	return e.verb
 }
 
-func (interpCodec) AppendEncode(dst, src []byte, p Params) ([]byte, error) {
+func (c interpCodec) AppendEncode(dst, src []byte, p Params) ([]byte, error) {
 	if !p.DType.IsFloat() {
 		return dst, fmt.Errorf("interp: dtype %s: %w", p.DType, ErrUnsupported)
 	}
@@ -515,13 +532,21 @@ func (interpCodec) AppendEncode(dst, src []byte, p Params) ([]byte, error) {
 	defer interpPool.Put(s)
 
 	var cfg interpConfig
+	usePreset := c.preset != nil && c.preset.validFor(&g)
+	if usePreset {
+		cfg = *c.preset
+	}
 	if p.DType == Float32 {
 		data, fill := viewAs[float32](src), float32(p.Fill)
-		cfg, _ = interpTune(data, &g, s, p.Bound, p.HasFill, fill)
+		if !usePreset {
+			cfg, _ = interpTune(data, &g, s, p.Bound, p.HasFill, fill)
+		}
 		encodeInterp(data, &g, &cfg, s, p.Bound, p.HasFill, fill)
 	} else {
 		data := viewAs[float64](src)
-		cfg, _ = interpTune(data, &g, s, p.Bound, p.HasFill, p.Fill)
+		if !usePreset {
+			cfg, _ = interpTune(data, &g, s, p.Bound, p.HasFill, p.Fill)
+		}
 		encodeInterp(data, &g, &cfg, s, p.Bound, p.HasFill, p.Fill)
 	}
 	nverb := len(s.verb) / p.DType.Size()

@@ -83,9 +83,7 @@ func interpTune[T float](data []T, g *interpGeometry, s *interpScratch, eb float
 // estimated size in bits: the zeroth-order entropy of all codes plus the
 // verbatim values.
 func interpSampleBits[T float](boxes []T, bg *interpGeometry, nbox int, cfg *interpConfig, s *interpScratch, eb float64, hasFill bool, fill T) float64 {
-	if s.hist == nil {
-		s.hist = make([]uint32, huffman.MaxSymbols)
-	}
+	hist := s.histogram()
 	used := s.used[:0]
 	verbBytes := 0
 	for b := range nbox {
@@ -93,14 +91,22 @@ func interpSampleBits[T float](boxes []T, bg *interpGeometry, nbox int, cfg *int
 		verb := encodeInterp(box, bg, cfg, s, eb, hasFill, fill)
 		verbBytes += len(verb)
 		for _, c := range s.codes {
-			if s.hist[c] == 0 {
+			if hist[c] == 0 {
 				used = append(used, c)
 			}
-			s.hist[c]++
+			hist[c]++
 		}
 	}
 	s.used = used
-	return codeEntropyBits(s.hist, used) + 8*float64(verbBytes)
+	return codeEntropyBits(hist, used) + 8*float64(verbBytes)
+}
+
+// histogram returns the code histogram, all zero between uses.
+func (s *interpScratch) histogram() []uint32 {
+	if s.hist == nil {
+		s.hist = make([]uint32, huffman.MaxSymbols)
+	}
+	return s.hist
 }
 
 // codeEntropyBits returns the zeroth-order entropy in bits of the counts in
