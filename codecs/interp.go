@@ -9,7 +9,7 @@ package codecs
 // (level l = log2(s)+1, so level 1 is the finest). Before level l, every
 // point whose coordinates are all multiples of 2s is known. For each
 // dimension d in the payload's dimension order, the pass (s, d) predicts the
-// points whose coordinate along d is an odd multiple of s, whose coordinates
+// points whose coordinate along d is an odd multiple of s. Their coordinates
 // along the dimensions before d in the order are multiples of s, and along
 // the dimensions after d multiples of 2s. A pass reads only points of earlier
 // passes, so its points may be visited in any order; they are visited in C
@@ -106,8 +106,8 @@ const (
 	interpMaxLevels = 34
 )
 
-// stencil is the prediction rule of one point; see the package comment of
-// the interp payload for the formulas.
+// stencil is the prediction rule of one point. The comment at the top of
+// this file gives the formulas.
 type stencil uint8
 
 const (

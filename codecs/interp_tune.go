@@ -18,10 +18,15 @@ const (
 	interpSampleBoxes = 8
 )
 
-// interpLevelFactors are the (alpha, beta) pairs the tuning tries; level l
+// interpLevelFactors are the (alpha, beta) pairs the tuning tries. Level l
 // is coded with eb / min(alpha^(l-1), beta). Tighter bounds on coarse levels
 // cost few bits, because coarse levels hold few points, and make the
 // predictions of the many fine points better.
+//
+// NOTE: the gain is small on the real fields of the test data set. With
+// TestInterpRatioTable, the geometric mean ratio of interp is 13.45 and 6.73
+// at rel 1e-3 and 1e-4 with these candidates, and 13.40 and 6.72 with
+// (1, 1) alone.
 var interpLevelFactors = [][2]float64{{1, 1}, {1.25, 2}, {1.5, 3}, {2, 4}}
 
 // interpDefaultFactors is the pair used while the interpolator and the
