@@ -14,6 +14,11 @@ type ID uint8
 const (
 	IDLossless ID = 1
 	IDLorenzo  ID = 2
+	IDInterp   ID = 3
+	// ID 4 is reserved for the block codec.
+	// IDAuto names the auto selector. Streams never record it, because
+	// Encode records the codec the selector picks.
+	IDAuto ID = 5
 )
 
 // Params describes the chunk a codec encodes or decodes. The stream header

@@ -19,7 +19,7 @@ type ArrayOptions struct {
 	// Chunks is the chunk shape; nil selects a shape of about
 	// Options.ChunkBytes that keeps the trailing dimensions whole.
 	Chunks []int
-	// Codec names the codec; "" selects lorenzo for float dtypes and
+	// Codec names the codec; "" selects auto for float dtypes and
 	// lossless for integer dtypes.
 	Codec string
 	// Bound is the error bound. ModeNone stores the array losslessly.
@@ -140,7 +140,7 @@ func newArrayInfo(name string, o *ArrayOptions, chunkBytes int) (*ArrayInfo, err
 
 	info.Codec = o.Codec
 	if info.Codec == "" {
-		info.Codec = "lorenzo"
+		info.Codec = "auto"
 		if !o.DType.IsFloat() {
 			info.Codec = "lossless"
 		}

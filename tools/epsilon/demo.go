@@ -42,7 +42,7 @@ bound.`,
 	f := cmd.Flags()
 	f.StringVar(&o.data, "data", "", "data folder with manifest.json (default: $EPSILON_DATA or ../shared/data)")
 	f.StringVar(&o.db, "db", "", "store folder to create; it must not exist (default: a temporary folder, removed afterwards)")
-	f.StringVar(&o.codec, "codec", "", "codec for every dataset (default: lorenzo)")
+	f.StringVar(&o.codec, "codec", "", "codec for every dataset (default: auto)")
 	f.Float64Var(&o.rel, "rel", 1e-4, "relative error bound")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the random regions")
 	f.BoolVar(&o.jsonOut, "json", false, "print JSON")

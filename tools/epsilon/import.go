@@ -44,7 +44,7 @@ files larger than memory import with a few chunks per core in memory.`,
 	f.StringVar(&o.dtype, "dtype", "", "element type of a raw file: f32, f64, i8, i16, i32, i64, u8, u16, u32, u64")
 	f.StringVar(&o.shape, "shape", "", "shape of a raw file, slowest dimension first, e.g. 10,192,288")
 	f.StringVar(&o.chunks, "chunks", "", "chunk shape, e.g. 1,96,144 (default: about 1 MiB, trailing dimensions whole)")
-	f.StringVar(&o.codec, "codec", "", "codec: lorenzo or lossless (default: lorenzo for floats, lossless for integers)")
+	f.StringVar(&o.codec, "codec", "", "codec: auto, interp, lorenzo or lossless (default: auto for floats, lossless for integers)")
 	f.StringVar(&o.mode, "mode", "", "error mode: abs (|x-x'| <= bound), rel (bound times the value range) or none (lossless)")
 	f.Float64Var(&o.bound, "bound", 0, "error bound for --mode abs or rel")
 	f.StringVar(&o.fill, "fill", "", "fill value that marks missing data; it comes back exact and is left out of the value range")
