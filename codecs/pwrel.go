@@ -82,7 +82,9 @@ type deltaMap struct {
 	eb    float64
 }
 
-func (d deltaMap) forward(i int, x float64) (float64, bool) { return x - loadValue(d.ref, d.dtype, i), false }
+func (d deltaMap) forward(i int, x float64) (float64, bool) {
+	return x - loadValue(d.ref, d.dtype, i), false
+}
 func (d deltaMap) inverse(i int, m float64, _ bool) float64 { return loadValue(d.ref, d.dtype, i) + m }
 func (d deltaMap) allowed(float64) float64                  { return d.eb }
 func (deltaMap) hasNeg() bool                               { return false }

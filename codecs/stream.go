@@ -84,9 +84,9 @@ type Header struct {
 	AbsBound float64
 	// Transform says how the payload maps to the values.
 	Transform Transform
-	HasFill  bool
-	Fill     float64
-	Shape    []int
+	HasFill   bool
+	Fill      float64
+	Shape     []int
 	// PayloadLen is the payload size in bytes.
 	PayloadLen int
 }
