@@ -108,9 +108,9 @@ func (b Bound) Absolute(valueRange float64) float64 { return b.Resolve(valueRang
 
 // Resolve returns the absolute bound every finite, non-fill value is stored
 // within, or 0 for lossless. valueRange is max - min of the finite, non-fill
-// values of the whole array (used by ModeRel and ModePSNR); count is the
-// number of such values, or any larger number such as the array's size
-// (used by ModeNorm).
+// values of the whole array, used by ModeRel and ModePSNR. count is the
+// number of such values, or any larger number such as the array's size,
+// used by ModeNorm.
 //
 //   - ModeAbs: Value.
 //   - ModeRel: Value * valueRange.

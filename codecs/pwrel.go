@@ -36,9 +36,9 @@ import (
 //	5  verbatim: NaN, ±Inf, values whose map is not finite, and values
 //	   that missed their bound
 //
-// Positions that are not mapped hold the last mapped value before them in C
-// order (0 before the first), so the predictor of the inner codec sees a
-// smooth signal across zeros and fill regions; the decoder ignores them.
+// Positions that are not mapped contain the last mapped value before them in
+// C order (0 before the first), so the inner codec predicts a smooth signal
+// across zeros and fill regions. The decoder ignores these positions.
 const (
 	classMapped    = 0
 	classMappedNeg = 1
@@ -109,9 +109,9 @@ func ulpOf(dt DType, x float64) float64 {
 
 // checkMargin returns the slack the encoder keeps below each value's bound.
 // It covers the few ulps by which another platform may round g(m') and the
-// inner codec's reconstruction differently (Go may fuse a multiply and an
-// add on some architectures), so a value accepted here is within its bound
-// wherever it is decoded.
+// inner codec's reconstruction differently, because Go may fuse a multiply
+// and an add on some architectures. A value accepted here is then within
+// its bound wherever it is decoded.
 func checkMargin(dt DType, x float64) float64 {
 	return 2*ulpOf(dt, x) + 0x1p-40*math.Abs(x)
 }

@@ -47,7 +47,7 @@ const (
 	flagHasFill    = 1 << 0
 )
 
-// Transform says how a stream's payload maps to the chunk's values.
+// Transform is the mapping from a stream's payload to the chunk's values.
 type Transform uint8
 
 const (
@@ -82,7 +82,7 @@ type Header struct {
 	// means the chunk is lossless. For TransformPWRel it is the point-wise
 	// relative bound instead: |x - x'| <= AbsBound * |x|.
 	AbsBound float64
-	// Transform says how the payload maps to the values.
+	// Transform is the mapping from the payload to the values.
 	Transform Transform
 	HasFill   bool
 	Fill      float64
@@ -196,7 +196,7 @@ func encode(dst []byte, c Codec, b Bound, p Params, src, ref, recon []byte) ([]b
 		if used.ID() == IDLossless {
 			copy(recon, src)
 		} else if err := used.Decode(recon, dst[start+hlen:], p); err != nil {
-			return dst[:start], fmt.Errorf("codecs: decode the chunk just encoded: %w", err)
+			return dst[:start], fmt.Errorf("codecs: failed to decode the chunk just encoded: %w", err)
 		}
 	}
 	putHeader(dst[start:start+hlen], used.ID(), b, p, payloadLen, transform)

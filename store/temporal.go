@@ -344,6 +344,10 @@ func (e *temporalEncoder) encodeRun(coords [][]int, idx []int, load loadFunc, ou
 
 // reconstruct returns the values a read of chunk coords returns now, or nil
 // when the chunk was never written.
+//
+// NOTE: Import commits a few chunks per core at a time, and the first chunk
+// of each batch decodes its previous timestep's chain from the store again
+// (up to KeyInterval chunks) instead of keeping it from the batch before.
 func (e *temporalEncoder) reconstruct(coords []int, n int) ([]byte, error) {
 	stream, err := getStream(e.db.pdb, e.info, coords)
 	if err != nil || stream == nil {
