@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +35,29 @@ type ArrayOptions struct {
 	ValueRange *[2]float64
 	// Attrs is free-form JSON kept with the array.
 	Attrs json.RawMessage
+	// TimeAxis, when set, is the dimension along which the array is a time
+	// series. Chunks then span one timestep along it, and each chunk is
+	// stored as the residual against the reconstruction of the chunk one
+	// timestep earlier, except key chunks (see KeyInterval). The array
+	// needs a float dtype and an abs, rel, psnr or norm bound.
+	TimeAxis *int
+	// KeyInterval is the distance in timesteps between key chunks, which
+	// are stored without a residual: timesteps 0, K, 2K and so on. A read
+	// of one chunk decodes at most K chunks. Default 8; only with TimeAxis.
+	KeyInterval int
+
+	// valueCount is the number of finite, non-fill values that ModeNorm
+	// resolves against; Import sets it from the data, and 0 means the
+	// array's size, which is never smaller.
+	valueCount int64
 }
+
+// DefaultKeyInterval is the key chunk interval of a temporal array whose
+// ArrayOptions.KeyInterval is 0.
+const DefaultKeyInterval = 8
+
+// maxKeyInterval caps KeyInterval, and so the chunks one read decodes.
+const maxKeyInterval = 1 << 16
 
 // ArrayInfo is the catalog entry of an array.
 type ArrayInfo struct {
@@ -46,15 +69,24 @@ type ArrayInfo struct {
 	Codec  string       `json:"codec"`
 	Mode   codecs.Mode  `json:"mode"`
 	Bound  float64      `json:"bound"`
-	// AbsBound is the absolute bound every value is stored within. It is 0
-	// for lossless arrays and for ModeRel arrays before their first write.
+	// AbsBound is the absolute bound every finite, non-fill value is
+	// stored within. It is 0 for lossless arrays, for ModeRel and ModePSNR
+	// arrays before their first write, and for ModePWRel arrays, whose
+	// bound is Bound * |x| for each value x.
 	AbsBound float64 `json:"abs_bound"`
-	// ValueMin and ValueMax are the range ModeRel resolved against.
-	ValueMin *float64        `json:"value_min,omitempty"`
-	ValueMax *float64        `json:"value_max,omitempty"`
-	Fill     *float64        `json:"fill,omitempty"`
-	Attrs    json.RawMessage `json:"attrs,omitempty"`
-	Created  time.Time       `json:"created"`
+	// ValueMin and ValueMax are the range ModeRel and ModePSNR resolved
+	// against.
+	ValueMin *float64 `json:"value_min,omitempty"`
+	ValueMax *float64 `json:"value_max,omitempty"`
+	// ValueCount is the value count ModeNorm resolved against.
+	ValueCount int64 `json:"value_count,omitempty"`
+	// TimeAxis and KeyInterval are those of ArrayOptions; KeyInterval is
+	// set whenever TimeAxis is.
+	TimeAxis    *int            `json:"time_axis,omitempty"`
+	KeyInterval int             `json:"key_interval,omitempty"`
+	Fill        *float64        `json:"fill,omitempty"`
+	Attrs       json.RawMessage `json:"attrs,omitempty"`
+	Created     time.Time       `json:"created"`
 }
 
 // ErrorBound returns the bound as the user stated it.
@@ -77,16 +109,22 @@ func (a *ArrayInfo) RawBytes() int64 {
 
 // resolved reports whether the absolute bound is known.
 func (a *ArrayInfo) resolved() bool {
-	return a.Mode != codecs.ModeRel || a.ValueMin != nil
+	return !a.ErrorBound().NeedsRange() || a.ValueMin != nil
 }
 
 func (a *ArrayInfo) setRange(lo, hi float64) {
 	a.ValueMin, a.ValueMax = &lo, &hi
-	a.AbsBound = a.ErrorBound().Absolute(hi - lo)
+	a.AbsBound = a.ErrorBound().Resolve(hi-lo, a.ValueCount)
 }
 
+// params returns the codec parameters of a chunk of shape. Bound is the
+// absolute bound, or for ModePWRel the point-wise relative bound, which
+// the stream layer reads that way.
 func (a *ArrayInfo) params(shape []int) codecs.Params {
 	p := codecs.Params{DType: a.DType, Shape: shape, Bound: a.AbsBound}
+	if a.Mode == codecs.ModePWRel {
+		p.Bound = a.Bound
+	}
 	if a.Fill != nil {
 		p.HasFill, p.Fill = true, *a.Fill
 	}
@@ -127,10 +165,19 @@ func newArrayInfo(name string, o *ArrayOptions, chunkBytes int) (*ArrayInfo, err
 		Mode: o.Bound.Mode, Bound: o.Bound.Value,
 		Attrs: o.Attrs, Created: time.Now().UTC(),
 	}
+	errs = append(errs, validateTemporal(o, len(shape))...)
 	if o.Chunks == nil {
-		info.Chunks = chunk.DefaultChunkShape(shape, o.DType.Size(), chunkBytes)
+		info.Chunks = defaultChunks(shape, o, chunkBytes)
 	} else {
 		info.Chunks = append([]int(nil), o.Chunks...)
+	}
+	if o.TimeAxis != nil && len(errs) == 0 {
+		axis := *o.TimeAxis
+		if len(info.Chunks) == len(shape) && info.Chunks[axis] != 1 {
+			errs = append(errs, fmt.Errorf("chunk shape %v spans %d timesteps along time axis %d: temporal arrays need chunks of 1 along it", info.Chunks, info.Chunks[axis], axis))
+		}
+		info.TimeAxis = &axis
+		info.KeyInterval = cmp.Or(o.KeyInterval, DefaultKeyInterval)
 	}
 	if _, err := chunk.NewGrid(shape, info.Chunks); err != nil {
 		errs = append(errs, err)
@@ -188,8 +235,78 @@ func newArrayInfo(name string, o *ArrayOptions, chunkBytes int) (*ArrayInfo, err
 	switch {
 	case info.Mode == codecs.ModeAbs:
 		info.AbsBound = info.Bound
-	case info.Mode == codecs.ModeRel && o.ValueRange != nil:
+	case info.Mode == codecs.ModeNorm:
+		info.ValueCount = o.valueCount
+		if info.ValueCount <= 0 {
+			info.ValueCount = int64(shape.Count())
+		}
+		info.AbsBound = info.ErrorBound().Resolve(0, info.ValueCount)
+	case info.ErrorBound().NeedsRange() && o.ValueRange != nil:
 		info.setRange(o.ValueRange[0], o.ValueRange[1])
 	}
 	return info, nil
+}
+
+// validateTemporal checks the time axis options of an array of ndim
+// dimensions.
+func validateTemporal(o *ArrayOptions, ndim int) []error {
+	var errs []error
+	if o.TimeAxis == nil {
+		if o.KeyInterval != 0 {
+			errs = append(errs, fmt.Errorf("key interval %d without a time axis: set TimeAxis too", o.KeyInterval))
+		}
+		return errs
+	}
+	axis := *o.TimeAxis
+	if axis < 0 || axis >= ndim {
+		errs = append(errs, fmt.Errorf("time axis %d: allowed are 0 to %d for a %d-dimensional array", axis, ndim-1, ndim))
+	}
+	if o.KeyInterval < 0 || o.KeyInterval > maxKeyInterval {
+		errs = append(errs, fmt.Errorf("key interval %d: allowed are 1 to %d, or 0 for the default %d", o.KeyInterval, maxKeyInterval, DefaultKeyInterval))
+	}
+	if !o.DType.IsFloat() {
+		errs = append(errs, fmt.Errorf("time axis on dtype %s: temporal arrays need f32 or f64", o.DType))
+	}
+	switch o.Bound.Mode {
+	case codecs.ModeAbs, codecs.ModeRel, codecs.ModePSNR, codecs.ModeNorm:
+	default:
+		errs = append(errs, fmt.Errorf("time axis with error bound %s: temporal arrays need an abs, rel, psnr or norm bound", o.Bound))
+	}
+	return errs
+}
+
+// defaultChunks returns the chunk shape of an array created without one:
+// about chunkBytes, trailing dimensions whole, and 1 along the time axis.
+func defaultChunks(shape chunk.Shape, o *ArrayOptions, chunkBytes int) []int {
+	if o.TimeAxis == nil || *o.TimeAxis < 0 || *o.TimeAxis >= len(shape) {
+		return chunk.DefaultChunkShape(shape, o.DType.Size(), chunkBytes)
+	}
+	axis := *o.TimeAxis
+	flat := shape.Clone()
+	flat[axis] = min(flat[axis], 1)
+	chunks := chunk.DefaultChunkShape(flat, o.DType.Size(), chunkBytes)
+	chunks[axis] = 1
+	return chunks
+}
+
+// countValues returns the number of finite values of raw that are not the
+// fill value.
+func countValues(raw []byte, dtype codecs.DType, hasFill bool, fill float64) int64 {
+	var n int64
+	switch dtype {
+	case codecs.Float32:
+		f := float32(fill)
+		for _, v := range viewAs[float32](raw) {
+			if v-v == 0 && !(hasFill && v == f) {
+				n++
+			}
+		}
+	case codecs.Float64:
+		for _, v := range viewAs[float64](raw) {
+			if v-v == 0 && !(hasFill && v == fill) {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -101,7 +101,7 @@ func (db *DB) loadStaged(info *ArrayInfo, coords []int, region chunk.Region, buf
 		return nil, err
 	}
 	defer closer.Close()
-	if err := db.decodeChunk(info, coords, region, stream, buf); err != nil {
+	if err := db.decodeStored(db.pdb, nil, info, coords, region, stream, buf); err != nil {
 		return nil, err
 	}
 	h, _, err := codecs.ParseHeader(stream)

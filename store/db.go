@@ -184,7 +184,8 @@ func decodeInfo(name string, v []byte) (*ArrayInfo, error) {
 	if info.Name != name {
 		return nil, fmt.Errorf("array %q: %w: catalog entry names %q", name, ErrCorrupt, info.Name)
 	}
-	if _, err := newArrayInfo(name, &ArrayOptions{DType: info.DType, Shape: info.Shape, Chunks: info.Chunks, Codec: info.Codec, Bound: info.ErrorBound()}, defaultChunkBytes); err != nil {
+	o := ArrayOptions{DType: info.DType, Shape: info.Shape, Chunks: info.Chunks, Codec: info.Codec, Bound: info.ErrorBound(), TimeAxis: info.TimeAxis, KeyInterval: info.KeyInterval}
+	if _, err := newArrayInfo(name, &o, defaultChunkBytes); err != nil {
 		return nil, fmt.Errorf("array %q: %w: catalog entry: %v", name, ErrCorrupt, err)
 	}
 	return info, nil

@@ -21,8 +21,9 @@ type Progress func(done, total int)
 //
 // Import streams: it reads each chunk's values from src when it encodes
 // that chunk and commits a batch of chunks at a time, so its peak memory is
-// a few chunks per core whatever the size of the array. For ModeRel without
-// ArrayOptions.ValueRange it first reads src once to find the value range.
+// a few chunks per core whatever the size of the array. For ModeRel and
+// ModePSNR without ArrayOptions.ValueRange, and for ModeNorm, it first reads
+// src once to find the value range and the count of finite, non-fill values.
 // If Import fails, it deletes what it created.
 func (db *DB) Import(name string, src io.ReaderAt, size int64, o ArrayOptions, progress Progress) (*ArrayInfo, error) {
 	if err := db.checkOpen(true); err != nil {
@@ -37,14 +38,16 @@ func (db *DB) Import(name string, src io.ReaderAt, size int64, o ArrayOptions, p
 	if _, err := newArrayInfo(name, &o, db.opts.ChunkBytes); err != nil {
 		return nil, fmt.Errorf("import array %q: %w", name, err)
 	}
-	if o.Bound.Mode == codecs.ModeRel && o.ValueRange == nil && o.DType.IsFloat() {
-		vr, err := scanRange(src, size, &o)
+	needRange := o.Bound.NeedsRange() && o.ValueRange == nil
+	if (needRange || o.Bound.Mode == codecs.ModeNorm) && o.DType.IsFloat() {
+		vr, count, err := scanRange(src, size, &o)
 		if err != nil {
 			return nil, fmt.Errorf("import array %q: %w", name, err)
 		}
-		if vr.ok {
+		if vr.ok && needRange {
 			o.ValueRange = &[2]float64{vr.lo, vr.hi}
 		}
+		o.valueCount = count
 	}
 	info, err := db.Create(name, o)
 	if err != nil {
@@ -59,9 +62,10 @@ func (db *DB) Import(name string, src io.ReaderAt, size int64, o ArrayOptions, p
 	return info, nil
 }
 
-// scanRange reads src sequentially and returns the range of its finite,
-// non-fill values.
-func scanRange(src io.ReaderAt, size int64, o *ArrayOptions) (valueRange, error) {
+// scanRange reads src sequentially and returns the range and the count of
+// its finite, non-fill values.
+func scanRange(src io.ReaderAt, size int64, o *ArrayOptions) (valueRange, int64, error) {
+	var count int64
 	var vr valueRange
 	elem := int64(o.DType.Size())
 	buf := make([]byte, (4<<20)/elem*elem)
@@ -72,11 +76,12 @@ func scanRange(src io.ReaderAt, size int64, o *ArrayOptions) (valueRange, error)
 	for off := int64(0); off < size; off += int64(len(buf)) {
 		n := min(int64(len(buf)), size-off)
 		if _, err := src.ReadAt(buf[:n], off); err != nil {
-			return vr, fmt.Errorf("read input at byte %d: %w", off, err)
+			return vr, 0, fmt.Errorf("read input at byte %d: %w", off, err)
 		}
 		vr.add(buf[:n], o.DType, hasFill, fill)
+		count += countValues(buf[:n], o.DType, hasFill, fill)
 	}
-	return vr, nil
+	return vr, count, nil
 }
 
 // importChunks encodes every chunk of info from src and commits them in

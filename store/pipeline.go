@@ -28,11 +28,16 @@ type chunkPlan struct {
 type encodedChunk struct {
 	stream []byte
 	plan   chunkPlan
+	// successor, when set, is committed with the chunk (see temporal.go).
+	successor *successorChunk
 }
 
 // encodeChunks loads and encodes the chunks at coords on up to
 // Options.Concurrency goroutines and returns them in order.
 func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([]encodedChunk, error) {
+	if info.temporal() {
+		return db.encodeTemporal(info, coords, load)
+	}
 	codec, err := codecs.ByName(info.Codec)
 	if err != nil {
 		return nil, err
@@ -99,13 +104,13 @@ func (db *DB) commitChunks(info *ArrayInfo, coords [][]int, chunks []encodedChun
 	grid := info.Grid()
 	var key []byte
 	var stored, raw int64
-	for i, c := range coords {
+	put := func(c []int, ch encodedChunk) error {
 		key = appendChunkKey(key[:0], info.ID, c)
-		if err := b.Set(key, chunks[i].stream, nil); err != nil {
+		if err := b.Set(key, ch.stream, nil); err != nil {
 			return err
 		}
 		key = appendCoverageKey(key[:0], info.ID, c)
-		switch plan := chunks[i].plan; {
+		switch plan := ch.plan; {
 		case plan.staged:
 			if err := b.Set(key, plan.coverage, nil); err != nil {
 				return err
@@ -115,8 +120,19 @@ func (db *DB) commitChunks(info *ArrayInfo, coords [][]int, chunks []encodedChun
 				return err
 			}
 		}
-		stored += int64(len(chunks[i].stream))
+		stored += int64(len(ch.stream))
 		raw += int64(grid.ChunkRegion(c).Count() * info.DType.Size())
+		return nil
+	}
+	for i, c := range coords {
+		if err := put(c, chunks[i]); err != nil {
+			return err
+		}
+		if s := chunks[i].successor; s != nil {
+			if err := put(s.coords, s.chunk); err != nil {
+				return err
+			}
+		}
 	}
 	if extra != nil {
 		if err := extra(b); err != nil {

@@ -68,6 +68,7 @@ func (db *DB) decodeRegion(snap *pebble.Snapshot, info *ArrayInfo, r chunk.Regio
 		return nil
 	}
 	workers := max(1, min(db.opts.Concurrency, box.Count()))
+	cache := newReconCache(info)
 	jobs := make(chan decodeJob, 2*workers)
 	done := make(chan struct{})
 	var (
@@ -106,7 +107,7 @@ func (db *DB) decodeRegion(snap *pebble.Snapshot, info *ArrayInfo, r chunk.Regio
 				p := info.params(nil)
 				fillBytes(buf, info.DType, p.HasFill, p.Fill)
 			} else {
-				err = db.decodeChunk(info, job.coords, region, job.stream, buf)
+				err = db.decodeStored(snap, cache, info, job.coords, region, job.stream, buf)
 			}
 			if err == nil {
 				err = sink(job.coords, region, buf)

@@ -22,13 +22,14 @@ func init() { register(newImportCommand) }
 type importOptions struct {
 	db, name, dtype, shape, chunks, codec, mode, fill, attrs string
 	bound                                                    float64
+	timeAxis, keyInterval                                    int
 	jsonOut                                                  bool
 }
 
 func newImportCommand() *cobra.Command {
 	var o importOptions
 	cmd := &cobra.Command{
-		Use:   "import --db DIR --name NAME --mode abs|rel|none [--bound B] FILE",
+		Use:   "import --db DIR --name NAME --mode abs|rel|pwrel|psnr|norm|none [--bound B] FILE",
 		Short: "Import a raw little-endian C-order file or an .npy file as an array",
 		Long: `Import reads FILE and stores it as array NAME.
 
@@ -44,9 +45,11 @@ files larger than memory import with a few chunks per core in memory.`,
 	f.StringVar(&o.dtype, "dtype", "", "element type of a raw file: f32, f64, i8, i16, i32, i64, u8, u16, u32, u64")
 	f.StringVar(&o.shape, "shape", "", "shape of a raw file, slowest dimension first, e.g. 10,192,288")
 	f.StringVar(&o.chunks, "chunks", "", "chunk shape, e.g. 1,96,144 (default: about 1 MiB, trailing dimensions whole)")
-	f.StringVar(&o.codec, "codec", "", "codec: auto, interp, lorenzo or lossless (default: auto for floats, lossless for integers)")
-	f.StringVar(&o.mode, "mode", "", "error mode: abs (|x-x'| <= bound), rel (bound times the value range) or none (lossless)")
-	f.Float64Var(&o.bound, "bound", 0, "error bound for --mode abs or rel")
+	f.StringVar(&o.codec, "codec", "", "codec: auto, interp, lorenzo, block or lossless (default: auto for floats, lossless for integers)")
+	f.StringVar(&o.mode, "mode", "", "error mode: abs (|x-x'| <= bound), rel (bound times the value range), pwrel (|x-x'| <= bound*|x|), psnr (PSNR of at least bound dB), norm (||x-x'||_2 <= bound) or none (lossless)")
+	f.Float64Var(&o.bound, "bound", 0, "error bound for every mode but none")
+	f.IntVar(&o.timeAxis, "time-axis", -1, "dimension that is time: chunks of one timestep, each stored as the residual against the previous one (-1: none)")
+	f.IntVar(&o.keyInterval, "key-interval", 0, "timesteps between key chunks stored without a residual, with --time-axis (0: the default 8)")
 	f.StringVar(&o.fill, "fill", "", "fill value that marks missing data; it comes back exact and is left out of the value range")
 	f.StringVar(&o.attrs, "attrs", "", "free-form JSON attributes kept with the array")
 	f.BoolVar(&o.jsonOut, "json", false, "print the catalog entry as JSON")
@@ -71,6 +74,13 @@ func runImport(cmd *cobra.Command, o *importOptions, path string) error {
 	if err := opts.Bound.Validate(); err != nil {
 		return err
 	}
+	if o.timeAxis < -1 {
+		return fmt.Errorf("invalid --time-axis %d: a dimension index, or -1 for none", o.timeAxis)
+	}
+	if o.timeAxis >= 0 {
+		opts.TimeAxis = &o.timeAxis
+	}
+	opts.KeyInterval = o.keyInterval
 	if o.fill != "" {
 		v, err := strconv.ParseFloat(o.fill, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
