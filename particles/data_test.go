@@ -28,6 +28,24 @@ func loadRealSet(t testing.TB, prefix string, box, link float64) *realSet {
 	if _, ok := m.Lookup(prefix + "_vel"); ok {
 		s.vel[0], s.vel[1], s.vel[2] = readColumns(t, m, prefix+"_vel")
 	}
+	if f, ok := m.Lookup(prefix + "_lagid_u32"); ok {
+		raw, err := m.Read(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+4 <= len(raw); i += 4 {
+			s.ids = append(s.ids, int64(binary.LittleEndian.Uint32(raw[i:])))
+		}
+	}
+	if f, ok := m.Lookup(prefix + "_id_i64"); ok {
+		raw, err := m.Read(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+8 <= len(raw); i += 8 {
+			s.ids = append(s.ids, int64(binary.LittleEndian.Uint64(raw[i:])))
+		}
+	}
 	return s
 }
 
