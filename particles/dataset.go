@@ -58,20 +58,20 @@ type Options struct {
 // Info is the metadata of a stored particle dataset, kept as JSON in the
 // attrs of the dataset's entry array under the key "particles".
 type Info struct {
-	Version       int          `json:"version"`
-	Count         int          `json:"count"`
-	DType         codecs.DType `json:"dtype"`
-	Box           float64      `json:"box"`
-	Periodic      bool         `json:"periodic"`
-	Link          float64      `json:"link"`
-	Bound         float64      `json:"bound"`
-	EncodeBound   float64      `json:"encode_bound"`
-	Margin        float64      `json:"margin"`
-	Curve         string       `json:"curve"`
-	Velocities    bool         `json:"velocities"`
-	VelocityBound float64      `json:"velocity_bound"`
-	IDs           bool         `json:"ids"`
-	Attributes    []AttrInfo   `json:"attributes"`
+	Version       int            `json:"version"`
+	Count         int            `json:"count"`
+	DType         codecs.DType   `json:"dtype"`
+	Box           float64        `json:"box"`
+	Periodic      bool           `json:"periodic"`
+	Link          float64        `json:"link"`
+	Bound         float64        `json:"bound"`
+	EncodeBound   float64        `json:"encode_bound"`
+	Margin        float64        `json:"margin"`
+	Curve         string         `json:"curve"`
+	Velocities    bool           `json:"velocities"`
+	VelocityBound float64        `json:"velocity_bound"`
+	IDs           bool           `json:"ids"`
+	Attributes    []AttrInfo     `json:"attributes"`
 	Correction    CorrectionInfo `json:"correction"`
 }
 

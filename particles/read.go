@@ -134,7 +134,7 @@ type Stat struct {
 	// velocities, attributes and ids.
 	RawBytes int64 `json:"raw_bytes"`
 	// StoredBytes is the size of every array of the dataset in the store.
-	StoredBytes int64 `json:"stored_bytes"`
+	StoredBytes int64   `json:"stored_bytes"`
 	Ratio       float64 `json:"ratio"`
 	// PositionBytes is the stored size of x, y and z.
 	PositionBytes int64 `json:"position_bytes"`
