@@ -8,6 +8,7 @@ import (
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
+	"github.com/epsilon-db/epsilon/particles"
 )
 
 func init() { register(newInspectCommand) }
@@ -59,6 +60,13 @@ func runInspect(cmd *cobra.Command, o *inspectOptions) error {
 		return err
 	}
 	defer db.Close()
+	pst, err := particlesStat(db, o.name)
+	if err != nil {
+		return err
+	}
+	if pst != nil {
+		return printParticlesInspect(cmd, o, pst)
+	}
 	st, err := db.Stat(o.name)
 	if err != nil {
 		return err
@@ -87,4 +95,33 @@ func runInspect(cmd *cobra.Command, o *inspectOptions) error {
 		fmt.Fprintf(w, "%v\t%s\t%g\t%d\t%d\t%.2f\t\n", c.Coords, c.Codec, c.AbsBound, c.RawBytes, c.StoredBytes, float64(c.RawBytes)/float64(c.StoredBytes))
 	}
 	return w.Flush()
+}
+
+// particlesInspectReport is what inspect --json prints for a particle
+// dataset.
+type particlesInspectReport struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	*particles.Stat
+	// CorrectionParticles counts the particles the correction stores
+	// exactly or moves.
+	CorrectionParticles int `json:"correction_particles"`
+}
+
+func printParticlesInspect(cmd *cobra.Command, o *inspectOptions, st *particles.Stat) error {
+	c := st.Info.Correction
+	if o.jsonOut {
+		return writeJSON(cmd.OutOrStdout(), particlesInspectReport{
+			Name: o.name, Kind: "particles", Stat: st, CorrectionParticles: c.ExactParticles + c.MovedParticles,
+		})
+	}
+	a := st.Info
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "particles  %s\n", o.name)
+	fmt.Fprintf(out, "count      %d (%s)\nbox        %g periodic=%v\nlink       %g\n", a.Count, a.DType, a.Box, a.Periodic, a.Link)
+	fmt.Fprintf(out, "bound      %g (positions encoded at %g)\n", a.Bound, a.EncodeBound)
+	fmt.Fprintf(out, "size       %d raw, %d stored, ratio %.2f; positions %d stored, ratio %.2f\n", st.RawBytes, st.StoredBytes, st.Ratio, st.PositionBytes, st.PositionRatio)
+	fmt.Fprintf(out, "correction %d bytes over %d plain position bytes (%.2f%%): %d pairs, %d exact particles, %d moved\n",
+		st.CorrectionBytes, c.PlainPositionBytes, 100*float64(st.CorrectionBytes)/float64(c.PlainPositionBytes), c.Pairs, c.ExactParticles, c.MovedParticles)
+	return nil
 }
