@@ -146,12 +146,17 @@ func TestDemoAllWithinBound(t *testing.T) {
 	require.NoError(t, err)
 	var rows []demo.Row
 	require.NoError(t, json.Unmarshal([]byte(out), &rows))
-	require.Len(t, rows, len(demo.Datasets(m)))
+	// One row per dataset, plus one per particle set with its groups.
+	require.GreaterOrEqual(t, len(rows), len(demo.Datasets(m)))
+	kinds := map[string]int{}
 	for _, r := range rows {
+		kinds[r.Kind]++
 		require.True(t, r.OK, "%s: %s", r.Name, r.Problem)
 		require.LessOrEqual(t, r.MaxError, r.Allowed, r.Name)
 		require.Greater(t, r.Ratio, 1.0, r.Name)
 	}
+	require.Equal(t, len(m.Fields()), kinds["fields"])
+	require.Equal(t, 3, kinds["particle-set"], "Abacus, hfof and HACC with their linking lengths")
 	_, err = run(t, "demo", "--data", m.Dir, "--db", db)
 	require.ErrorContains(t, err, "already exists", "the demo never reuses a store")
 }
