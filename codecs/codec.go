@@ -14,6 +14,7 @@ type ID uint8
 const (
 	IDLossless ID = 1
 	IDLorenzo  ID = 2
+	IDBlock    ID = 4
 )
 
 // Params describes the chunk a codec encodes or decodes. The stream header
