@@ -1,10 +1,10 @@
 package codecs
 
 // Block payload (codec ID 4, name "block"), for float32 and float64 chunks
-// with an absolute bound eb > 0. The design follows cuSZp: every block of 32
-// values is coded on its own, so one GPU thread (or thread group) can encode
-// or decode one block, and exclusive prefix sums over per-block sizes give
-// every block its place in the output. A GPU encoder must write these bytes
+// with an absolute bound eb > 0. The design follows the cuSZp GPU
+// compressor. Every block of 32 values is coded on its own, so one GPU
+// thread (or thread group) can encode or decode one block. Exclusive prefix
+// sums over per-block sizes give every block its place in the output. A GPU encoder must write these bytes
 // exactly.
 //
 // The chunk is a flat sequence of n values in C order, whatever its shape.
@@ -83,11 +83,14 @@ package codecs
 // sum over 4w+k, the mask offsets from a prefix count of mixed blocks and
 // the verbatim offsets from a prefix sum of verbatim mask popcounts.
 
+//go:generate go run ./internal/blockgen
+
 import (
 	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -125,6 +128,9 @@ type blockScratch struct {
 	masks  []byte
 	verb   []byte
 	bodies []byte
+	// z holds the residuals of one block. It lives here because the packer
+	// table makes a local array escape to the heap.
+	z [blockLen]uint32
 }
 
 var blockPool = sync.Pool{New: func() any { return new(blockScratch) }}
@@ -203,8 +209,8 @@ func unzigzag(z uint32) int32 { return int32(z>>1) ^ -int32(z&1) }
 
 // blockEncode quantizes src block by block and fills the sections of s. It
 // returns the number of verbatim values. The arithmetic must stay as the
-// package documentation states it, because a GPU encoder writes the same
-// bytes.
+// format comment at the top of this file states it, because a GPU encoder
+// writes the same bytes.
 func blockEncode[T float](src []T, s *blockScratch, eb float64, hasFill bool, fill T) int {
 	twoEB := float64(2 * eb)
 	inv := float64(1 / twoEB)
@@ -216,17 +222,18 @@ func blockEncode[T float](src []T, s *blockScratch, eb float64, hasFill bool, fi
 	for b := range s.desc {
 		vals := src[b*blockLen : min(b*blockLen+blockLen, len(src))]
 		var excMask uint32
-		for i, xv := range vals {
-			x := float64(xv)
-			// Adding and subtracting roundMagic rounds to an integer for
-			// magnitudes below 2^51; larger, infinite or NaN quotients
-			// fail the range check.
-			qf := float64(float64(x*inv)+roundMagic) - roundMagic
-			rt := T(float64(qf * twoEB))
-			if qf >= -blockMaxQuant && qf <= blockMaxQuant && math.Abs(x-float64(rt)) <= eb && !(hasFill && xv == fill) {
-				q[i] = int32(qf)
-			} else {
-				excMask |= 1 << uint(i)
+		if len(vals) == blockLen {
+			excMask = blockQuantize((*[blockLen]T)(vals), &q, inv, twoEB, eb)
+		} else {
+			var tail [blockLen]T
+			copy(tail[:], vals)
+			excMask = blockQuantize(&tail, &q, inv, twoEB, eb) & (1<<uint(len(vals)) - 1)
+		}
+		if hasFill {
+			for i, xv := range vals {
+				if xv == fill {
+					excMask |= 1 << uint(i)
+				}
 			}
 		}
 		cnt := len(vals)
@@ -236,7 +243,7 @@ func blockEncode[T float](src []T, s *blockScratch, eb float64, hasFill bool, fi
 		}
 
 		// Residuals: slot 0 holds z[0] and slots 1..31 the zigzag differences.
-		var z [blockLen]uint32
+		z := &s.z
 		z[0] = zigzag(q[0])
 		var or uint32
 		for i := 1; i < blockLen; i++ {
@@ -253,11 +260,32 @@ func blockEncode[T float](src []T, s *blockScratch, eb float64, hasFill bool, fi
 		}
 		if w > 0 {
 			z[0] &= uint32(uint64(1)<<w - 1)
-			bodies = blockPack(bodies, &z, w)
+			bodies = blockPack(bodies, z, w)
 		}
 	}
 	s.bodies = bodies
 	return nverb
+}
+
+// blockQuantize sets q to the quantized values of x and returns a mask of the
+// values that fail the range or error check. q of a failing value is
+// undefined.
+func blockQuantize[T float](x *[blockLen]T, q *[blockLen]int32, inv, twoEB, eb float64) uint32 {
+	var exc uint32
+	for i := range blockLen {
+		v := float64(x[i])
+		// Adding and subtracting roundMagic rounds to an integer for
+		// magnitudes below 2^51; larger quotients fail the range check,
+		// and NaN or infinite ones the error check.
+		qf := float64(float64(v*inv)+roundMagic) - roundMagic
+		rt := float64(T(float64(qf * twoEB)))
+		q[i] = int32(qf)
+		d := v - rt
+		if !(d <= eb && -d <= eb && qf <= blockMaxQuant && qf >= -blockMaxQuant) {
+			exc |= 1 << uint(i)
+		}
+	}
+	return exc
 }
 
 // blockExtClass returns the extension class of the smallest field that holds
@@ -324,17 +352,9 @@ func blockExceptions[T float](vals []T, q *[blockLen]int32, excMask uint32, s *b
 // blockPack appends the 32 values of z as a bit string of w bits each, 4w
 // bytes in all. Every value must be below 2^w.
 func blockPack(dst []byte, z *[blockLen]uint32, w uint) []byte {
-	var acc uint64
-	n := uint(0)
-	for i := range blockLen {
-		acc |= uint64(z[i]) << n
-		n += w
-		if n >= 32 {
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(acc))
-			acc >>= 32
-			n -= 32
-		}
-	}
+	start := len(dst)
+	dst = slices.Grow(dst, 4*int(w))[:start+4*int(w)]
+	blockPackers[w](dst[start:], z)
 	return dst
 }
 
