@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/require"
 
 	"github.com/epsilon-db/epsilon/codecs"
@@ -605,6 +606,18 @@ func BenchmarkBlockEncode(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
+
+	// The ratio that a zstd stage after the block payload would reach,
+	// measured and not part of the format.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	require.NoError(b, err)
+	zstdBytes := 0
+	for i, c := range chunks {
+		payload, err := codecs.Block.AppendEncode(nil, c, params[i])
+		require.NoError(b, err)
+		zstdBytes += len(enc.EncodeAll(payload, nil))
+	}
+	b.ReportMetric(float64(rawBytes)/float64(zstdBytes), "ratio_with_zstd")
 }
 
 func BenchmarkBlockDecode(b *testing.B) {
