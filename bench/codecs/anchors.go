@@ -34,7 +34,7 @@ type anchorBound struct {
 	Abs float64 `json:"abs"`
 }
 
-// anchorResult is what anchors.py writes.
+// anchorResult is the output file of anchors.py.
 type anchorResult struct {
 	Rows   []Row    `json:"rows"`
 	Errors []string `json:"errors"`

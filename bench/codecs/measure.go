@@ -14,7 +14,7 @@ import (
 	"github.com/epsilon-db/epsilon/qos"
 )
 
-// chunkTarget is the chunk size the store aims for.
+// chunkTarget is the default store.Options.ChunkBytes, 1 MiB.
 const chunkTarget = 1 << 20
 
 // field is one real field cut into chunks as the store cuts it.

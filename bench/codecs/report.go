@@ -156,8 +156,8 @@ func writeSummaryTable(w io.Writer, sums []Summary) {
 	fmt.Fprintln(w, "| bound (rel) | codec | fields | ratio | mean PSNR dB | max err / bound | violations (fields) | compress MB/s | decompress MB/s |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range sums {
-		fmt.Fprintf(w, "| %g | %s | %d | %.2f | %.1f | %.3f | %d (%d) | %.0f | %.0f |\n",
-			s.Rel, s.Codec, s.Fields, s.Ratio, s.PSNR, s.MaxErrorRatio, s.Violations, s.FieldsViolating, s.CompressMBps, s.DecompressMBps)
+		fmt.Fprintf(w, "| %g | %s | %d | %.2f | %.1f | %s | %d (%d) | %.0f | %.0f |\n",
+			s.Rel, s.Codec, s.Fields, s.Ratio, s.PSNR, formatErrorRatio(s.MaxErrorRatio), s.Violations, s.FieldsViolating, s.CompressMBps, s.DecompressMBps)
 	}
 }
 
@@ -178,7 +178,21 @@ func writeRowTable(w io.Writer, rows []Row) {
 	fmt.Fprintln(w, "| field | bound (rel) | codec | ratio | bits/value | PSNR dB | max err / bound | violations | compress MB/s | decompress MB/s |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range sorted {
-		fmt.Fprintf(w, "| %s | %g | %s | %.2f | %.3f | %.1f | %.3f | %d | %.0f | %.0f |\n",
-			r.Field, r.Rel, r.Codec, r.Ratio(), r.BitsPerValue(), r.psnrValue(), r.ErrorRatio(), r.Violations, r.CompressMBps(), r.DecompressMBps())
+		fmt.Fprintf(w, "| %s | %g | %s | %.2f | %.3f | %.1f | %s | %d | %.0f | %.0f |\n",
+			r.Field, r.Rel, r.Codec, r.Ratio(), r.BitsPerValue(), r.psnrValue(), formatErrorRatio(r.ErrorRatio()), r.Violations, r.CompressMBps(), r.DecompressMBps())
+	}
+}
+
+// formatErrorRatio formats max error / bound with four decimals, enough to
+// tell 1.0000 from a violation of a few ulps (shown as 1.0000+), and in
+// exponent form above 1000.
+func formatErrorRatio(x float64) string {
+	switch {
+	case x > 1000:
+		return fmt.Sprintf("%.3g", x)
+	case x > 1 && fmt.Sprintf("%.4f", x) == "1.0000":
+		return "1.0000+"
+	default:
+		return fmt.Sprintf("%.4f", x)
 	}
 }

@@ -87,15 +87,22 @@ func TestTables(t *testing.T) {
 	writeSummaryTable(&b, summarize(testRows(), []float64{1e-3}, []string{"x", "y"}))
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	require.Len(t, lines, 4)
-	require.Equal(t, "| 0.001 | x | 2 | 20.00 | 65.0 | 1.000 | 0 (0) | 0 | 1 |", lines[2])
-	require.Equal(t, "| 0.001 | y | 2 | 3.16 | 50.0 | 1.500 | 7 (1) | 1 | 1 |", lines[3])
+	require.Equal(t, "| 0.001 | x | 2 | 20.00 | 65.0 | 1.0000 | 0 (0) | 0 | 1 |", lines[2])
+	require.Equal(t, "| 0.001 | y | 2 | 3.16 | 50.0 | 1.5000 | 7 (1) | 1 | 1 |", lines[3])
 
 	b.Reset()
 	writeRowTable(&b, testRows())
 	lines = strings.Split(strings.TrimSpace(b.String()), "\n")
 	require.Len(t, lines, 7)
-	require.Equal(t, "| a | 0.01 | x | 100.00 | 0.320 | 40.0 | 0.500 | 0 | 1 | 1 |", lines[2], "loosest bound first")
-	require.Equal(t, "| a | 0.001 | y | 2.00 | 16.000 | +Inf | 0.000 | 0 | 1 | 1 |", lines[4])
+	require.Equal(t, "| a | 0.01 | x | 100.00 | 0.320 | 40.0 | 0.5000 | 0 | 1 | 1 |", lines[2], "loosest bound first")
+	require.Equal(t, "| a | 0.001 | y | 2.00 | 16.000 | +Inf | 0.0000 | 0 | 1 | 1 |", lines[4])
+}
+
+func TestFormatErrorRatio(t *testing.T) {
+	require.Equal(t, "1.0000", formatErrorRatio(1))
+	require.Equal(t, "1.0000+", formatErrorRatio(1.00000001))
+	require.Equal(t, "0.2070", formatErrorRatio(0.207))
+	require.Equal(t, "7.2e+30", formatErrorRatio(7.2e30))
 }
 
 func TestFamilyCurves(t *testing.T) {
