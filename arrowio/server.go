@@ -197,9 +197,10 @@ func statusOf(err error) error {
 	return status.Error(code, err.Error())
 }
 
-// layoutFor resolves an array ticket to its layout and checks the size
-// limit.
-func (s *Server) layoutFor(t Ticket) (Layout, error) {
+// layoutFor resolves an array ticket to its layout. With checkLimit, a
+// region larger than ServerOptions.MaxRegionBytes is an error wrapping
+// ErrTooLarge.
+func (s *Server) layoutFor(t Ticket, checkLimit bool) (Layout, error) {
 	info, err := s.db.Info(t.Array)
 	if err != nil {
 		return Layout{}, err
@@ -209,7 +210,7 @@ func (s *Server) layoutFor(t Ticket) (Layout, error) {
 		return Layout{}, err
 	}
 	l := LayoutOf(info, r)
-	if n := int64(r.Count()) * int64(info.DType.Size()); n > s.opts.MaxRegionBytes {
+	if n := int64(r.Count()) * int64(info.DType.Size()); checkLimit && n > s.opts.MaxRegionBytes {
 		return l, fmt.Errorf("%w: region %v of array %q is %d bytes decoded, the server limit is %d: request a smaller region",
 			ErrTooLarge, r, t.Array, n, s.opts.MaxRegionBytes)
 	}
@@ -307,7 +308,9 @@ func (s *Server) GetFlightInfo(_ context.Context, desc *flight.FlightDescriptor)
 		return nil, status.Errorf(codes.InvalidArgument, "descriptor type %v: expected PATH or CMD", desc.GetType())
 	}
 	if t.Array != "" {
-		l, err := s.layoutFor(t)
+		// Describing a region costs no decoding, so the size limit applies
+		// to DoGet only; each endpoint is at most EndpointBytes anyway.
+		l, err := s.layoutFor(t, false)
 		if errors.Is(err, store.ErrNotFound) && desc.GetType() == flight.DescriptorPATH && s.opts.Particles != nil {
 			t = Ticket{Particles: t.Array}
 		} else {
@@ -379,7 +382,7 @@ func (s *Server) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetServ
 	if t.Particles != "" {
 		return statusOf(s.doGetParticles(t, stream))
 	}
-	l, err := s.layoutFor(t)
+	l, err := s.layoutFor(t, true)
 	if err != nil {
 		return statusOf(err)
 	}

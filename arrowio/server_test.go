@@ -334,6 +334,9 @@ func TestErrorCodes(t *testing.T) {
 	_, _, err := doGet(ctx, client, []byte(`{"array": "TS", "region": [[0, 1], [0, 192], [0, 288]]}`))
 	assert.NoError(t, err, "a region within the limit")
 
+	info, err := client.GetFlightInfo(ctx, &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{"TS"}})
+	require.NoError(t, err, "describing an array over the read limit")
+	assert.Equal(t, int64(10*192*288*4), info.TotalBytes)
 	_, err = client.GetFlightInfo(ctx, &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{"nope"}})
 	assert.Equal(t, codes.NotFound, status.Code(err))
 	_, err = doAction(ctx, client, "stat", `{"name": "nope"}`)

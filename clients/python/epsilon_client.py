@@ -116,7 +116,9 @@ class Client:
         if region is None:
             desc = flight.FlightDescriptor.for_path(name)
         else:
-            desc = flight.FlightDescriptor.for_command(json.dumps({"array": name, "region": _region_pairs(region, self._shape(name))}))
+            open_ends = any(isinstance(r, slice) and (r.start is None or r.stop is None) for r in region)
+            pairs = _region_pairs(region, self._shape(name) if open_ends else None)
+            desc = flight.FlightDescriptor.for_command(json.dumps({"array": name, "region": pairs}))
         return self._flight.get_flight_info(desc, self._options)
 
     def _shape(self, name: str) -> list[int]:
