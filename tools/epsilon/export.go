@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/epsilon-db/epsilon/arrowio"
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/internal/npy"
 	"github.com/epsilon-db/epsilon/store"
@@ -16,26 +18,46 @@ func init() { register(newExportCommand) }
 
 type exportOptions struct {
 	db, name, region string
+	arrow            string
 }
 
 func newExportCommand() *cobra.Command {
 	var o exportOptions
 	cmd := &cobra.Command{
-		Use:   "export --db DIR --name NAME [--region 2:5,10:100,7:250] OUT",
+		Use:   "export --db DIR --name NAME [--region 2:5,10:100,7:250] [--arrow OUT.arrow] [OUT]",
 		Short: "Export an array or a region of it as a raw little-endian C-order file or an .npy file",
 		Long: `Export decodes array NAME, or the region of it that --region selects, into OUT.
 
 OUT is an .npy file when its name ends in .npy and headerless raw values
 otherwise. A region lists one range per dimension: a:b, a:, :b, : or a
 single index. The array is written chunk by chunk and never held whole in
-memory.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runExport(cmd, &o, args[0]) },
+memory.
+
+--arrow writes an Arrow IPC file: one row per index along the leading
+dimension, a column "data" of arrow.fixed_shape_tensor (a plain column for
+one-dimensional arrays), and the array's description in the schema
+metadata.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && o.arrow == "" {
+				return fmt.Errorf("give an output file OUT, --arrow OUT.arrow, or both")
+			}
+			if o.arrow != "" {
+				if err := runExportArrow(cmd, &o); err != nil {
+					return err
+				}
+			}
+			if len(args) == 0 {
+				return nil
+			}
+			return runExport(cmd, &o, args[0])
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.db, "db", "", "store folder")
 	f.StringVar(&o.name, "name", "", "array name")
 	f.StringVar(&o.region, "region", "", "region to export (default: the whole array)")
+	f.StringVar(&o.arrow, "arrow", "", "also write the region as an Arrow IPC file to this path")
 	_ = cmd.MarkFlagRequired("db")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
@@ -83,6 +105,43 @@ func runExport(cmd *cobra.Command, o *exportOptions, path string) error {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "exported %s region %v (%d values of %s) to %s\n", o.name, region, region.Count(), info.DType, path)
+	return nil
+}
+
+func runExportArrow(cmd *cobra.Command, o *exportOptions) error {
+	db, err := openExisting(o.db, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	info, err := db.Info(o.name)
+	if err != nil {
+		return err
+	}
+	region, err := chunk.ParseRegion(o.region, info.Shape)
+	if err != nil {
+		return err
+	}
+	out, err := os.Create(o.arrow)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	err = arrowio.WriteFile(cmd.Context(), db, arrowio.LayoutOf(info, region), w, 16<<20)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(o.arrow)
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "exported %s region %v (%d values of %s) to Arrow file %s\n", o.name, region, region.Count(), info.DType, o.arrow)
 	return nil
 }
 

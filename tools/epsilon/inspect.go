@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/epsilon-db/epsilon/chunk"
-	"github.com/epsilon-db/epsilon/codecs"
 	"github.com/epsilon-db/epsilon/particles"
 )
 
@@ -16,26 +15,6 @@ func init() { register(newInspectCommand) }
 type inspectOptions struct {
 	db, name string
 	jsonOut  bool
-}
-
-// inspectReport is the JSON document of inspect --json.
-type inspectReport struct {
-	Name         string         `json:"name"`
-	DType        codecs.DType   `json:"dtype"`
-	Shape        []int          `json:"shape"`
-	Chunks       []int          `json:"chunks"`
-	Codec        string         `json:"codec"`
-	Mode         codecs.Mode    `json:"mode"`
-	Bound        float64        `json:"bound"`
-	AbsBound     float64        `json:"abs_bound"`
-	Fill         *float64       `json:"fill,omitempty"`
-	RawBytes     int64          `json:"raw_bytes"`
-	StoredBytes  int64          `json:"stored_bytes"`
-	Ratio        float64        `json:"ratio"`
-	ChunksTotal  int            `json:"chunks_total"`
-	ChunksStored int            `json:"chunks_stored"`
-	ChunkCodecs  map[string]int `json:"chunk_codecs"`
-	ChunkList    any            `json:"chunk_list"`
 }
 
 func newInspectCommand() *cobra.Command {
@@ -73,13 +52,7 @@ func runInspect(cmd *cobra.Command, o *inspectOptions) error {
 	}
 	a := st.Info
 	if o.jsonOut {
-		return writeJSON(cmd.OutOrStdout(), inspectReport{
-			Name: a.Name, DType: a.DType, Shape: a.Shape, Chunks: a.Chunks, Codec: a.Codec,
-			Mode: a.Mode, Bound: a.Bound, AbsBound: a.AbsBound, Fill: a.Fill,
-			RawBytes: st.RawBytes, StoredBytes: st.StoredBytes, Ratio: st.Ratio,
-			ChunksTotal: st.ChunksTotal, ChunksStored: st.ChunksStored, ChunkCodecs: st.Codecs,
-			ChunkList: st.Chunks,
-		})
+		return writeJSON(cmd.OutOrStdout(), st.Report())
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "array     %s\n", a.Name)
