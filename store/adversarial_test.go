@@ -244,3 +244,36 @@ func TestReopenCopyTakenWhileWriting(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedSSTableReturnsError flips a byte inside an sstable of a
+// closed store. Reads of the store must return ErrCorrupt, where Pebble's
+// default listener would end the process.
+func TestDamagedSSTableReturnsError(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	db, err := Open(dir, nil)
+	require.NoError(t, err)
+	shape := []int{64, 1024}
+	data := smooth(64*1024, 9)
+	_, err = db.Create("a", ArrayOptions{DType: codecs.Float32, Shape: shape, Chunks: []int{8, 1024}, Bound: abs(0.01)})
+	require.NoError(t, err)
+	require.NoError(t, db.Write("a", chunk.Full(shape), data))
+	require.NoError(t, db.Pebble().Flush())
+	require.NoError(t, db.Close())
+
+	ssts, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	require.NoError(t, err)
+	require.Len(t, ssts, 1)
+	b, err := os.ReadFile(ssts[0])
+	require.NoError(t, err)
+	b[len(b)/3] ^= 0x40
+	require.NoError(t, os.WriteFile(ssts[0], b, 0o644))
+
+	db, err = Open(dir, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	err = db.Read("a", chunk.Full(shape), make([]float32, len(data)))
+	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorContains(t, err, `array "a"`)
+	_, err = db.Stat("a")
+	require.ErrorIs(t, err, ErrCorrupt)
+}
