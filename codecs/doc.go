@@ -14,6 +14,10 @@
 //	2   lorenzo   f32, f64      Lorenzo prediction from reconstructed values,
 //	                            linear quantization with bins of 2*bound,
 //	                            canonical Huffman coding, zstd
+//	3   interp    f32, f64      multilevel interpolation prediction (interp.go)
+//	4   (block)                 reserved for the block codec
+//	5   auto      f32, f64      selector: picks another codec per chunk, and
+//	                            streams record that codec, never 5
 //
 // Codec IDs are written into streams and never reused. Encode falls back to
 // lossless when the bound is 0, when the codec does not support the dtype,
@@ -38,10 +42,13 @@
 //	6        1     dtype (1 f32, 2 f64, 3 i8, 4 i16, 5 i32, 6 i64,
 //	               7 u8, 8 u16, 9 u32, 10 u64)
 //	7        1     n, the number of dimensions
-//	8        1     error mode as the user stated it (0 none, 1 abs, 2 rel)
+//	8        1     error mode as the user stated it (0 none, 1 abs, 2 rel,
+//	               3 pwrel, 4 psnr, 5 norm)
 //	9        1     flags: bit 0 set when a fill value is present;
 //	               the other bits are zero
-//	10       2     reserved, zero
+//	10       1     transform: 0 none, 1 point-wise relative, 2 temporal
+//	               residual (see Transform in stream.go)
+//	11       1     reserved, zero
 //	12       8     bound value as the user stated it (float64)
 //	20       8     absolute bound the codec applied (float64; 0 = exact)
 //	28       8     fill value (float64; 0 when absent)

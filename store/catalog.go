@@ -152,6 +152,9 @@ func newArrayInfo(name string, o *ArrayOptions, chunkBytes int) (*ArrayInfo, err
 	shape := chunk.Shape(o.Shape)
 	if err := shape.Validate(); err != nil {
 		errs = append(errs, err)
+	} else if o.DType.Valid() && shape.Count() > math.MaxInt64/o.DType.Size() {
+		// Byte offsets and sizes of the array and its regions are int64.
+		errs = append(errs, fmt.Errorf("shape %v of %s exceeds %d bytes", []int(shape), o.DType, int64(math.MaxInt64)))
 	}
 	if err := o.Bound.Validate(); err != nil {
 		errs = append(errs, err)

@@ -73,6 +73,14 @@ func Open(dir string, opts *Options) (*DB, error) {
 		ReadOnly:           o.ReadOnly,
 		Logger:             pebbleLogger{o.Logger},
 		FormatMajorVersion: pebble.FormatNewest,
+		// Without this listener Pebble calls Logger.Fatalf on a damaged
+		// sstable, which would end the process. The read that found the
+		// damage returns Pebble's corruption error instead.
+		EventListener: &pebble.EventListener{
+			DataCorruption: func(info pebble.DataCorruptionInfo) {
+				o.Logger.Errorf("pebble: %s", info)
+			},
+		},
 	}
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
@@ -157,6 +165,15 @@ func (db *DB) lockArray(name string) func() {
 	return l.Unlock
 }
 
+// readErr wraps err, returned by Pebble while reading array name, so that
+// damage Pebble finds on disk matches ErrCorrupt as a damaged chunk does.
+func readErr(name string, err error) error {
+	if pebble.IsCorruptionError(err) {
+		return fmt.Errorf("array %q: %w: %w", name, ErrCorrupt, err)
+	}
+	return fmt.Errorf("array %q: %w", name, err)
+}
+
 // reader is the read interface shared by *pebble.DB and *pebble.Snapshot.
 type reader interface {
 	Get(key []byte) ([]byte, io.Closer, error)
@@ -170,7 +187,7 @@ func getInfo(r reader, name string) (*ArrayInfo, error) {
 		return nil, fmt.Errorf("array %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("array %q: read catalog: %w", name, err)
+		return nil, readErr(name, fmt.Errorf("read catalog: %w", err))
 	}
 	defer closer.Close()
 	return decodeInfo(name, v)

@@ -29,14 +29,12 @@ func (db *DB) Import(name string, src io.ReaderAt, size int64, o ArrayOptions, p
 	if err := db.checkOpen(true); err != nil {
 		return nil, err
 	}
-	shape := chunk.Shape(o.Shape)
-	if err := shape.Validate(); err == nil && o.DType.Valid() {
-		if want := int64(shape.Count()) * int64(o.DType.Size()); want != size {
-			return nil, fmt.Errorf("import array %q: the input has %d bytes, shape %s of %s needs %d", name, size, shape, o.DType, want)
-		}
-	}
 	if _, err := newArrayInfo(name, &o, db.opts.ChunkBytes); err != nil {
 		return nil, fmt.Errorf("import array %q: %w", name, err)
+	}
+	shape := chunk.Shape(o.Shape)
+	if want := int64(shape.Count()) * int64(o.DType.Size()); want != size {
+		return nil, fmt.Errorf("import array %q: the input has %d bytes, shape %s of %s needs %d", name, size, shape, o.DType, want)
 	}
 	needRange := o.Bound.NeedsRange() && o.ValueRange == nil
 	if (needRange || o.Bound.Mode == codecs.ModeNorm) && o.DType.IsFloat() {

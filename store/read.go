@@ -126,7 +126,7 @@ func (db *DB) scanChunks(snap *pebble.Snapshot, info *ArrayInfo, box chunk.Regio
 	lo, hi := chunkBounds(info.ID)
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return err
+		return readErr(info.Name, err)
 	}
 	defer it.Close()
 
@@ -150,7 +150,7 @@ func (db *DB) scanChunks(snap *pebble.Snapshot, info *ArrayInfo, box chunk.Regio
 			}
 			v, err := it.ValueAndErr()
 			if err != nil {
-				return err
+				return readErr(info.Name, err)
 			}
 			if coords[last] < want || !equalPrefix(coords, rowStart) {
 				return fmt.Errorf("array %q: %w: chunk key %v out of order in row %v", info.Name, ErrCorrupt, coords, rowStart)
@@ -166,7 +166,7 @@ func (db *DB) scanChunks(snap *pebble.Snapshot, info *ArrayInfo, box chunk.Regio
 			want++
 		}
 		if err := it.Error(); err != nil {
-			return err
+			return readErr(info.Name, err)
 		}
 		for ; want < box.Stop[last]; want++ {
 			if !send(jobs, done, decodeJob{coords: withLast(rowStart, want)}) {

@@ -51,7 +51,7 @@ func (db *DB) Stat(name string) (*ArrayStat, error) {
 	lo, hi := chunkBounds(info.ID)
 	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return nil, err
+		return nil, readErr(name, err)
 	}
 	defer it.Close()
 	for valid := it.First(); valid; valid = it.Next() {
@@ -61,7 +61,7 @@ func (db *DB) Stat(name string) (*ArrayStat, error) {
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, err
+			return nil, readErr(name, err)
 		}
 		h, _, err := codecs.ParseHeader(v)
 		if err != nil {
@@ -83,7 +83,7 @@ func (db *DB) Stat(name string) (*ArrayStat, error) {
 		st.ChunksStored++
 	}
 	if err := it.Error(); err != nil {
-		return nil, err
+		return nil, readErr(name, err)
 	}
 	if st.StoredBytes > 0 {
 		st.Ratio = float64(st.RawBytes) / float64(st.StoredBytes)

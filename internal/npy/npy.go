@@ -76,6 +76,14 @@ func ReadHeader(r io.Reader) (*Header, error) {
 }
 
 func parseDict(text string, offset int64) (*Header, error) {
+	// Python keeps the last of repeated keys, and these patterns would find
+	// the first, so a repeated key is rejected rather than read otherwise
+	// than numpy reads it.
+	for _, key := range []string{"descr", "fortran_order", "shape"} {
+		if n := strings.Count(text, "'"+key+"'"); n > 1 {
+			return nil, fmt.Errorf("npy: header names '%s' more than once: %.100q", key, text)
+		}
+	}
 	m := descrRe.FindStringSubmatch(text)
 	if m == nil {
 		return nil, fmt.Errorf("npy: header has no descr: %.100q", text)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -83,16 +84,21 @@ func runExport(cmd *cobra.Command, o *exportOptions, path string) error {
 			return err
 		}
 	}
-	out, err := os.Create(path)
+	// The values go to a temporary file beside OUT that replaces it only
+	// when complete, so a failed export leaves an existing OUT as it was.
+	out, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
 	size := int64(len(header)) + int64(region.Count())*int64(info.DType.Size())
-	if _, err := out.Write(header); err == nil {
+	if _, err = out.Write(header); err == nil {
 		err = out.Truncate(size)
 	}
 	if err == nil {
 		err = db.Export(o.name, region, out, int64(len(header)), nil)
+	}
+	if err == nil {
+		err = out.Chmod(0o644)
 	}
 	if err == nil {
 		err = out.Sync()
@@ -100,8 +106,11 @@ func runExport(cmd *cobra.Command, o *exportOptions, path string) error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Rename(out.Name(), path)
+	}
 	if err != nil {
-		os.Remove(path)
+		os.Remove(out.Name())
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "exported %s region %v (%d values of %s) to %s\n", o.name, region, region.Count(), info.DType, path)
@@ -148,8 +157,12 @@ func runExportArrow(cmd *cobra.Command, o *exportOptions) error {
 // openExisting opens the store in dir, which must already exist, so that a
 // mistyped --db does not create an empty store.
 func openExisting(dir string, readOnly bool) (*store.DB, error) {
-	if _, err := os.Stat(dir); err != nil {
+	fi, err := os.Stat(dir)
+	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("store %s is not a directory: --db takes the folder of a store", dir)
 	}
 	return store.Open(dir, &store.Options{ReadOnly: readOnly})
 }

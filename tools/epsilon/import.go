@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"strconv"
@@ -45,7 +47,7 @@ files larger than memory import with a few chunks per core in memory.`,
 	f.StringVar(&o.dtype, "dtype", "", "element type of a raw file: f32, f64, i8, i16, i32, i64, u8, u16, u32, u64")
 	f.StringVar(&o.shape, "shape", "", "shape of a raw file, slowest dimension first, e.g. 10,192,288")
 	f.StringVar(&o.chunks, "chunks", "", "chunk shape, e.g. 1,96,144 (default: about 1 MiB, trailing dimensions whole)")
-	f.StringVar(&o.codec, "codec", "", "codec: auto, interp, lorenzo, block or lossless (default: auto for floats, lossless for integers)")
+	f.StringVar(&o.codec, "codec", "", "codec: "+strings.Join(codecs.Names(), ", ")+" (default: auto for floats, lossless for integers)")
 	f.StringVar(&o.mode, "mode", "", "error mode: abs (|x-x'| <= bound), rel (bound times the value range), pwrel (|x-x'| <= bound*|x|), psnr (PSNR of at least bound dB), norm (||x-x'||_2 <= bound) or none (lossless)")
 	f.Float64Var(&o.bound, "bound", 0, "error bound for every mode but none")
 	f.IntVar(&o.timeAxis, "time-axis", -1, "dimension that is time: chunks of one timestep, each stored as the residual against the previous one (-1: none)")
@@ -59,7 +61,7 @@ files larger than memory import with a few chunks per core in memory.`,
 	return cmd
 }
 
-func runImport(cmd *cobra.Command, o *importOptions, path string) error {
+func runImport(cmd *cobra.Command, o *importOptions, path string) (err error) {
 	mode, err := codecs.ParseMode(o.mode)
 	if err != nil {
 		return err
@@ -136,11 +138,24 @@ func runImport(cmd *cobra.Command, o *importOptions, path string) error {
 		opts.DType, opts.Shape, offset = h.DType, h.Shape, h.DataOffset
 	}
 
+	// A rejected import leaves no store behind where there was none.
+	_, statErr := os.Stat(o.db)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	db, err := store.Open(o.db, nil)
 	if err != nil {
+		if created {
+			os.RemoveAll(o.db)
+		}
 		return err
 	}
-	defer db.Close()
+	defer func() {
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil && created {
+			os.RemoveAll(o.db)
+		}
+	}()
 	size := fi.Size() - offset
 	src := io.NewSectionReader(file, offset, size)
 	info, err := db.Import(o.name, src, size, opts, nil)
