@@ -15,7 +15,7 @@ const (
 	IDLossless ID = 1
 	IDLorenzo  ID = 2
 	IDInterp   ID = 3
-	// ID 4 is reserved for the block codec.
+	IDBlock    ID = 4
 	// IDAuto names the auto selector. Streams never record it, because
 	// Encode records the codec the selector picks.
 	IDAuto ID = 5
