@@ -234,21 +234,27 @@ func Decode(dst, stream []byte) (Header, error) {
 	if err != nil {
 		return h, err
 	}
+	return h, decodePayload(h, dst, payload)
+}
+
+// decodePayload decodes the checked payload of a stream with header h into
+// dst with the CPU codec the header names.
+func decodePayload(h Header, dst, payload []byte) error {
 	p := h.Params()
 	if want := p.Count() * h.DType.Size(); len(dst) != want {
-		return h, fmt.Errorf("codecs: destination has %d bytes, chunk %v of %s needs %d", len(dst), h.Shape, h.DType, want)
+		return fmt.Errorf("codecs: destination has %d bytes, chunk %v of %s needs %d", len(dst), h.Shape, h.DType, want)
 	}
 	c, err := ByID(h.Codec)
 	if err != nil {
-		return h, corruptf("%v", err)
+		return corruptf("%v", err)
 	}
 	if err := c.Decode(dst, payload, p); err != nil {
 		if !errors.Is(err, ErrCorrupt) {
 			err = fmt.Errorf("%w: %s payload: %v", ErrCorrupt, c.Name(), err)
 		}
-		return h, err
+		return err
 	}
-	return h, nil
+	return nil
 }
 
 func corruptf(format string, args ...any) error {
