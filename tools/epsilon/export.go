@@ -15,7 +15,7 @@ import (
 func init() { register(newExportCommand) }
 
 type exportOptions struct {
-	db, name, region string
+	db, name, region, device string
 }
 
 func newExportCommand() *cobra.Command {
@@ -36,13 +36,14 @@ memory.`,
 	f.StringVar(&o.db, "db", "", "store folder")
 	f.StringVar(&o.name, "name", "", "array name")
 	f.StringVar(&o.region, "region", "", "region to export (default: the whole array)")
+	f.StringVar(&o.device, "device", store.DeviceAuto, "where chunks are decoded: auto (a GPU when one is usable), cpu or gpu (fail without one)")
 	_ = cmd.MarkFlagRequired("db")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }
 
 func runExport(cmd *cobra.Command, o *exportOptions, path string) error {
-	db, err := openExisting(o.db, true)
+	db, err := openExistingWith(o.db, &store.Options{ReadOnly: true, Device: o.device})
 	if err != nil {
 		return err
 	}
@@ -89,8 +90,13 @@ func runExport(cmd *cobra.Command, o *exportOptions, path string) error {
 // openExisting opens the store in dir, which must already exist, so that a
 // mistyped --db does not create an empty store.
 func openExisting(dir string, readOnly bool) (*store.DB, error) {
+	return openExistingWith(dir, &store.Options{ReadOnly: readOnly})
+}
+
+// openExistingWith is openExisting with the given options.
+func openExistingWith(dir string, opts *store.Options) (*store.DB, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
 	}
-	return store.Open(dir, &store.Options{ReadOnly: readOnly})
+	return store.Open(dir, opts)
 }

@@ -20,7 +20,7 @@ import (
 func init() { register(newImportCommand) }
 
 type importOptions struct {
-	db, name, dtype, shape, chunks, codec, mode, fill, attrs string
+	db, name, dtype, shape, chunks, codec, mode, fill, attrs, device string
 	bound                                                    float64
 	jsonOut                                                  bool
 }
@@ -50,6 +50,7 @@ files larger than memory import with a few chunks per core in memory.`,
 	f.StringVar(&o.fill, "fill", "", "fill value that marks missing data; it comes back exact and is left out of the value range")
 	f.StringVar(&o.attrs, "attrs", "", "free-form JSON attributes kept with the array")
 	f.BoolVar(&o.jsonOut, "json", false, "print the catalog entry as JSON")
+	f.StringVar(&o.device, "device", store.DeviceAuto, "where chunks are encoded: auto (a GPU when one is usable), cpu or gpu (fail without one)")
 	for _, name := range []string{"db", "name", "mode"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -126,7 +127,7 @@ func runImport(cmd *cobra.Command, o *importOptions, path string) error {
 		opts.DType, opts.Shape, offset = h.DType, h.Shape, h.DataOffset
 	}
 
-	db, err := store.Open(o.db, nil)
+	db, err := store.Open(o.db, &store.Options{Device: o.device})
 	if err != nil {
 		return err
 	}
