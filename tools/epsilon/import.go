@@ -21,8 +21,8 @@ func init() { register(newImportCommand) }
 
 type importOptions struct {
 	db, name, dtype, shape, chunks, codec, mode, fill, attrs, device string
-	bound                                                    float64
-	jsonOut                                                  bool
+	bound                                                            float64
+	jsonOut                                                          bool
 }
 
 func newImportCommand() *cobra.Command {
