@@ -2,6 +2,7 @@ package gpuaccel
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,13 +11,24 @@ import (
 	"github.com/epsilon-db/epsilon/internal/realdata"
 )
 
+// skipWithoutDevice skips the test with the reason, or fails it when the
+// environment variable EPSILON_REQUIRE_GPU is 1 (as bench/gpu-check.sh sets
+// it on the GPU machine, where a skip would hide a broken setup).
+func skipWithoutDevice(t *testing.T, err error) {
+	t.Helper()
+	if os.Getenv("EPSILON_REQUIRE_GPU") == "1" {
+		t.Fatalf("EPSILON_REQUIRE_GPU=1 but no usable CUDA device: %v", err)
+	}
+	t.Skipf("no usable CUDA device, so the kernels are not run on a GPU here: %v", err)
+}
+
 // deviceEngine returns the engine on the GPU with its context current, or
 // skips the test when there is no usable device.
 func deviceEngine(t *testing.T) *engine {
 	t.Helper()
 	e, release, err := acquire()
 	if err != nil {
-		t.Skipf("no usable CUDA device, so the kernels are not run on a GPU here: %v", err)
+		skipWithoutDevice(t, err)
 	}
 	t.Cleanup(release)
 	return e
@@ -48,7 +60,7 @@ func TestDeviceRealFields(t *testing.T) {
 func TestDeviceStreams(t *testing.T) {
 	m := realdata.ForTest(t)
 	if err := Available(); err != nil {
-		t.Skipf("no usable CUDA device, so the kernels are not run on a GPU here: %v", err)
+		skipWithoutDevice(t, err)
 	}
 	dc, ok := codecs.ForDevice("gpu", codecs.IDBlock)
 	require.True(t, ok)
