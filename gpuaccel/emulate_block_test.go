@@ -192,3 +192,38 @@ func TestEmulatedCorruptPayloads(t *testing.T) {
 	require.ErrorIs(t, err, codecs.ErrCorrupt)
 	require.True(t, strings.Contains(err.Error(), "shorter than its 48-byte header"), err.Error())
 }
+
+// FuzzEmulatedDecode decodes arbitrary payloads on the emulated GPU path and
+// checks that it rejects exactly what the CPU codec rejects, with
+// ErrCorrupt, and otherwise decodes the same bits.
+func FuzzEmulatedDecode(f *testing.F) {
+	vals := make([]float64, 100)
+	for i := range vals {
+		vals[i] = math.Cos(float64(i)*0.2) * 5
+	}
+	vals[3], vals[50] = math.Inf(1), -1
+	raw := encodeValues(vals, codecs.Float32)
+	for _, eb := range []float64{1e-1, 1e-4} {
+		for _, hasFill := range []bool{false, true} {
+			p := codecs.Params{DType: codecs.Float32, Shape: []int{len(vals)}, Bound: eb, HasFill: hasFill, Fill: -1}
+			payload, err := codecs.Block.AppendEncode(nil, raw, p)
+			require.NoError(f, err)
+			f.Add(payload, eb, hasFill)
+		}
+	}
+	f.Fuzz(func(t *testing.T, payload []byte, eb float64, hasFill bool) {
+		e := newEngine(emulatedBackend(t))
+		defer e.close()
+		p := codecs.Params{DType: codecs.Float32, Shape: []int{len(vals)}, Bound: eb, HasFill: hasFill, Fill: -1}
+		cpuDst := make([]byte, len(raw))
+		cpuErr := codecs.Block.Decode(cpuDst, payload, p)
+		gpuDst := make([]byte, len(raw))
+		_, gpuErr := e.decode([]Payload{{Data: payload, Params: p, Dst: gpuDst}})
+		if cpuErr != nil {
+			require.Truef(t, errors.Is(gpuErr, codecs.ErrCorrupt), "CPU error %v, GPU error %v", cpuErr, gpuErr)
+			return
+		}
+		require.NoError(t, gpuErr)
+		require.True(t, bytes.Equal(cpuDst, gpuDst), "decodes differ")
+	})
+}
