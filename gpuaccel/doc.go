@@ -16,10 +16,10 @@
 //
 // How a batch runs: one GPU thread per block of 32 values. For encode,
 // block_analyze quantizes every block and records its body size, whether
-// it needs a mask record and its number of verbatim values; exclusive
-// prefix sums over those counts give every block its output offsets; the
-// host reads the per-chunk totals to size the payloads; block_pack writes
-// the payloads. Decode checks the headers on the host and the descriptors
+// it needs a mask record and its number of verbatim values. Exclusive
+// prefix sums over those counts give every block its output offsets. The
+// host reads the per-chunk totals to size the payloads, and block_pack
+// writes them. Decode checks the headers on the host and the descriptors
 // and exception kinds on the device, then runs the same prefix sums and
 // block_decode. A whole batch of chunks of one dtype shares each launch.
 //

@@ -49,8 +49,8 @@ func splitChunks(raw []byte, p codecs.Params) []Chunk {
 	return out
 }
 
-// checkDifferential encodes chunks on be and with the CPU codec, compares
-// the payloads byte for byte, then decodes the CPU payloads on be and
+// checkDifferential encodes chunks with e and with the CPU codec and compares
+// the payloads byte for byte. Then it decodes the CPU payloads with e and
 // compares the values bit for bit with the CPU decode.
 func checkDifferential(t *testing.T, e *engine, chunks []Chunk) {
 	t.Helper()

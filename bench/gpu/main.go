@@ -1,7 +1,7 @@
-// Command gpu measures the block codec kernels on an NVIDIA GPU: encode and
-// decode throughput of the kernels alone (CUDA event timing) and with the
-// host transfers, in GB/s of raw values and as a fraction of the device's
-// peak memory bandwidth. The field is a real field tiled to the requested
+// Command gpu measures the block codec kernels on an NVIDIA GPU. It reports
+// encode and decode throughput of the kernels alone (CUDA event timing) and
+// with the host transfers. Throughput is in GB/s of raw values and as a
+// fraction of the device's peak memory bandwidth. The field is a real field tiled to the requested
 // size and cut into chunks that share one launch per kernel. Every payload
 // and every decoded value is checked against the CPU codec, so a run that
 // prints numbers also proved bit-identity at that size.

@@ -9,11 +9,11 @@
 // A launch covers a batch of chunks of one dtype. The chunk table gives each
 // chunk's place in the input and output buffers and its first block in the
 // batch-wide block numbering. One thread handles one block of 32 values.
-// Output offsets come from exclusive prefix sums over per-block counts
-// (body bytes, mixed exception blocks, verbatim values); a chunk's local
-// offset is the batch-wide sum minus the sum at its first block, in
-// wrapping 32-bit arithmetic, which is exact because no chunk's total
-// reaches 2^32.
+// Output offsets come from exclusive prefix sums over per-block counts:
+// body bytes, mixed exception blocks and verbatim values. A chunk's local
+// offset is the batch-wide sum minus the sum at its first block. That
+// difference is taken in wrapping 32-bit arithmetic, which is exact because
+// no chunk's total reaches 2^32.
 //
 // Encode: block_analyze -> scan of body, mixed and verb -> block_totals ->
 // (the host sizes the payloads) -> block_pack.
@@ -78,7 +78,7 @@ struct F64 {
   __device__ static T narrow(double p) { return p; }
 };
 
-// Sections holds the offsets of the payload sections from the payload start.
+// Sections are the offsets of the payload sections from the payload start.
 struct Sections {
   u64 nb, desc, kinds, masks, verb, bodies;
 };
@@ -224,9 +224,9 @@ extern "C" __global__ void block_analyze_f64(const ChunkDesc* chunks, u32 nchunk
   analyze_kernel<F64>(chunks, nchunks, nblocks, in, desc, kind, body, mixed, verb);
 }
 
-// pack_kernel writes block g of its chunk's payload: descriptor, body, mask
-// record and verbatim values; the thread of every fourth block writes the
-// kinds byte, and the thread of block 0 the header and the padding.
+// pack_kernel writes the descriptor, body, mask record and verbatim values of
+// block g into its chunk's payload. The thread of every fourth block also
+// writes the kinds byte, and the thread of block 0 the header and padding.
 template <class F>
 __device__ static void pack_kernel(const ChunkDesc* chunks, u32 nchunks, u64 nblocks, const u8* in,
                                    const u8* kind, const u32* body, const u32* mixed, const u32* verb, u8* out) {
@@ -448,10 +448,14 @@ extern "C" __global__ void block_decode_f64(const ChunkDesc* chunks, u32 nchunks
   decode_kernel<F64>(chunks, nchunks, nblocks, in, body, mixed, verb, out, err);
 }
 
-// Exclusive prefix sum over u32 counts in three kernels: scan_reduce sums
-// runs of per consecutive entries, the host scans those sums the same way
-// (recursively, with scan_serial for the last level), and scan_apply
-// rewrites each run as its exclusive prefix starting from the run's sum.
+// Exclusive prefix sum over u32 counts in three kernels. scan_reduce sums
+// runs of per consecutive entries. The host scans those sums the same way,
+// recursively, with scan_serial for the last level. Then scan_apply
+// rewrites each run as its exclusive prefix, starting from the run's sum.
+//
+// NOTE: each scan thread walks its run alone, so a warp's loads are not
+// coalesced; a warp-shuffle scan would be faster on a GPU but cannot run
+// through emulate.h. Its share of the kernel time is not yet measured.
 
 extern "C" __global__ void scan_reduce(const u32* a, u64 count, u32 per, u32* sums) {
   u64 t = thread_index();
