@@ -385,20 +385,27 @@ func decode(dst, stream, ref []byte) (Header, error) {
 	if err != nil {
 		return h, err
 	}
+	return h, decodePayload(h, dst, payload, ref)
+}
+
+// decodePayload decodes the checked payload of a stream with header h into
+// dst with the CPU codec the header names. ref is the previous timestep's
+// reconstruction for a temporal residual, nil otherwise.
+func decodePayload(h Header, dst, payload, ref []byte) error {
 	p := h.Params()
 	if want := p.Count() * h.DType.Size(); len(dst) != want {
-		return h, fmt.Errorf("codecs: destination has %d bytes, chunk %v of %s needs %d", len(dst), h.Shape, h.DType, want)
+		return fmt.Errorf("codecs: destination has %d bytes, chunk %v of %s needs %d", len(dst), h.Shape, h.DType, want)
 	}
 	c, err := ByID(h.Codec)
 	if err != nil {
-		return h, corruptf("%v", err)
+		return corruptf("%v", err)
 	}
 	switch h.Transform {
 	case TransformPWRel:
 		err = decodeMapped(dst, payload, p, c, pwrelMap{rel: h.AbsBound})
 	case TransformDelta:
 		if ref == nil {
-			return h, fmt.Errorf("codecs: %w", ErrNeedsReference)
+			return fmt.Errorf("codecs: %w", ErrNeedsReference)
 		}
 		err = decodeMapped(dst, payload, p, c, deltaMap{ref: ref, dtype: h.DType, eb: h.AbsBound})
 	default:
@@ -408,9 +415,9 @@ func decode(dst, stream, ref []byte) (Header, error) {
 		if !errors.Is(err, ErrCorrupt) {
 			err = fmt.Errorf("%w: %s payload: %v", ErrCorrupt, c.Name(), err)
 		}
-		return h, err
+		return err
 	}
-	return h, nil
+	return nil
 }
 
 func corruptf(format string, args ...any) error {

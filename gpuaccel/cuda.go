@@ -19,32 +19,32 @@ type cuResult int32
 
 // driver holds the CUDA driver API entry points from libcuda.so.1.
 type driver struct {
-	cuInit                    func(flags uint32) cuResult
-	cuDriverGetVersion        func(version *int32) cuResult
-	cuDeviceGetCount          func(count *int32) cuResult
-	cuDeviceGet               func(dev *int32, ordinal int32) cuResult
-	cuDeviceGetName           func(name *byte, n int32, dev int32) cuResult
-	cuDeviceGetAttribute      func(v *int32, attr int32, dev int32) cuResult
-	cuDeviceTotalMem          func(bytes *uint64, dev int32) cuResult
-	cuDevicePrimaryCtxRetain  func(ctx *uintptr, dev int32) cuResult
-	cuCtxSetCurrent           func(ctx uintptr) cuResult
-	cuCtxSynchronize          func() cuResult
-	cuModuleLoadData          func(mod *uintptr, image unsafe.Pointer) cuResult
-	cuModuleGetFunction       func(fn *uintptr, mod uintptr, name *byte) cuResult
-	cuMemAlloc                func(ptr *uint64, size uint64) cuResult
-	cuMemFree                 func(ptr uint64) cuResult
-	cuMemAllocHost            func(ptr *unsafe.Pointer, size uint64) cuResult
-	cuMemFreeHost             func(ptr unsafe.Pointer) cuResult
-	cuMemcpyHtoD              func(dst uint64, src unsafe.Pointer, n uint64) cuResult
-	cuMemcpyDtoH              func(dst unsafe.Pointer, src uint64, n uint64) cuResult
-	cuMemsetD8                func(dst uint64, v uint8, n uint64) cuResult
-	cuLaunchKernel            func(fn uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params *unsafe.Pointer, extra *unsafe.Pointer) cuResult
-	cuEventCreate             func(ev *uintptr, flags uint32) cuResult
-	cuEventRecord             func(ev uintptr, stream uintptr) cuResult
-	cuEventSynchronize        func(ev uintptr) cuResult
-	cuEventElapsedTime        func(ms *float32, start, end uintptr) cuResult
-	cuEventDestroy            func(ev uintptr) cuResult
-	cuGetErrorString          func(res cuResult, s **byte) cuResult
+	cuInit                   func(flags uint32) cuResult
+	cuDriverGetVersion       func(version *int32) cuResult
+	cuDeviceGetCount         func(count *int32) cuResult
+	cuDeviceGet              func(dev *int32, ordinal int32) cuResult
+	cuDeviceGetName          func(name *byte, n int32, dev int32) cuResult
+	cuDeviceGetAttribute     func(v *int32, attr int32, dev int32) cuResult
+	cuDeviceTotalMem         func(bytes *uint64, dev int32) cuResult
+	cuDevicePrimaryCtxRetain func(ctx *uintptr, dev int32) cuResult
+	cuCtxSetCurrent          func(ctx uintptr) cuResult
+	cuCtxSynchronize         func() cuResult
+	cuModuleLoadData         func(mod *uintptr, image unsafe.Pointer) cuResult
+	cuModuleGetFunction      func(fn *uintptr, mod uintptr, name *byte) cuResult
+	cuMemAlloc               func(ptr *uint64, size uint64) cuResult
+	cuMemFree                func(ptr uint64) cuResult
+	cuMemAllocHost           func(ptr *unsafe.Pointer, size uint64) cuResult
+	cuMemFreeHost            func(ptr unsafe.Pointer) cuResult
+	cuMemcpyHtoD             func(dst uint64, src unsafe.Pointer, n uint64) cuResult
+	cuMemcpyDtoH             func(dst unsafe.Pointer, src uint64, n uint64) cuResult
+	cuMemsetD8               func(dst uint64, v uint8, n uint64) cuResult
+	cuLaunchKernel           func(fn uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params *unsafe.Pointer, extra *unsafe.Pointer) cuResult
+	cuEventCreate            func(ev *uintptr, flags uint32) cuResult
+	cuEventRecord            func(ev uintptr, stream uintptr) cuResult
+	cuEventSynchronize       func(ev uintptr) cuResult
+	cuEventElapsedTime       func(ms *float32, start, end uintptr) cuResult
+	cuEventDestroy           func(ev uintptr) cuResult
+	cuGetErrorString         func(res cuResult, s **byte) cuResult
 }
 
 // nvrtc holds the NVRTC entry points that compile CUDA C++ to PTX.

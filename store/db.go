@@ -41,6 +41,9 @@ type DB struct {
 	dir   string
 	opts  Options
 	wopts *pebble.WriteOptions
+	// device is the codecs device that encodes and decodes chunks ("gpu"),
+	// or "" for the CPU; see resolveDevice.
+	device string
 
 	// catalogMu serializes changes to the catalog (create, delete, and the
 	// range update of a ModeRel array) and the allocation of array IDs.
@@ -82,11 +85,15 @@ func Open(dir string, opts *Options) (*DB, error) {
 			},
 		},
 	}
+	device, err := resolveDevice(o.Device)
+	if err != nil {
+		return nil, err
+	}
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, dir: dir, opts: o, wopts: pebble.Sync}
+	db := &DB{pdb: pdb, dir: dir, opts: o, wopts: pebble.Sync, device: device}
 	if o.NoSync {
 		db.wopts = pebble.NoSync
 	}

@@ -26,7 +26,20 @@ type Options struct {
 	// Logger receives the messages of the store and of Pebble. Default:
 	// discard them.
 	Logger Logger
+	// Device selects where chunks are encoded and decoded: DeviceAuto (the
+	// default) uses a GPU for the codecs that have a GPU implementation
+	// when one is usable and the CPU otherwise, DeviceCPU always uses the
+	// CPU, and DeviceGPU makes Open fail when no GPU is usable. A GPU
+	// implementation is registered by importing package gpuaccel.
+	Device string
 }
+
+// Values of Options.Device.
+const (
+	DeviceAuto = "auto"
+	DeviceCPU  = "cpu"
+	DeviceGPU  = "gpu"
+)
 
 // Logger is the sink for the store's log messages.
 type Logger interface {
@@ -74,6 +87,9 @@ func (o *Options) ensureDefaults() {
 	if o.Logger == nil {
 		o.Logger = discardLogger{}
 	}
+	if o.Device == "" {
+		o.Device = DeviceAuto
+	}
 }
 
 // validate returns every invalid field in one error.
@@ -87,6 +103,11 @@ func (o *Options) validate() error {
 	}
 	if o.CacheBytes < 0 {
 		errs = append(errs, fmt.Errorf("Options.CacheBytes %d: must not be negative", o.CacheBytes))
+	}
+	switch o.Device {
+	case DeviceAuto, DeviceCPU, DeviceGPU:
+	default:
+		errs = append(errs, fmt.Errorf("Options.Device %q: allowed are %q, %q and %q", o.Device, DeviceAuto, DeviceCPU, DeviceGPU))
 	}
 	return errors.Join(errs...)
 }

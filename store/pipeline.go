@@ -82,7 +82,7 @@ func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([]en
 				}
 				out[i].plan = plan
 				if err == nil {
-					out[i].stream, err = codecs.Encode(nil, codec, bound, params, raw)
+					out[i].stream, err = codecs.Encode(nil, db.codecFor(codec, raw, params), bound, params, raw)
 				}
 			}
 			if err != nil {

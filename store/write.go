@@ -107,7 +107,7 @@ func (db *DB) hasCoverage(id uint64, coords []int) bool {
 // decodeChunk decodes stream, the stored chunk at coords, into buf and checks
 // that its header matches the catalog.
 func (db *DB) decodeChunk(info *ArrayInfo, coords []int, region chunk.Region, stream, buf []byte) error {
-	h, err := codecs.Decode(buf, stream)
+	h, err := codecs.DecodeOn(db.device, buf, stream)
 	if h.Shape != nil && (h.DType != info.DType || !chunk.Shape(h.Shape).Equal(region.Shape())) {
 		err = fmt.Errorf("%w: chunk holds %s %v, the catalog expects %s %v", ErrCorrupt, h.DType, h.Shape, info.DType, region.Shape())
 	}

@@ -18,8 +18,8 @@ import (
 func init() { register(newExportCommand) }
 
 type exportOptions struct {
-	db, name, region string
-	arrow            string
+	db, name, region, device string
+	arrow                    string
 }
 
 func newExportCommand() *cobra.Command {
@@ -59,13 +59,14 @@ metadata.`,
 	f.StringVar(&o.name, "name", "", "array name")
 	f.StringVar(&o.region, "region", "", "region to export (default: the whole array)")
 	f.StringVar(&o.arrow, "arrow", "", "also write the region as an Arrow IPC file to this path")
+	f.StringVar(&o.device, "device", store.DeviceAuto, "where chunks are decoded: auto (a GPU when one is usable), cpu or gpu (fail without one)")
 	_ = cmd.MarkFlagRequired("db")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }
 
 func runExport(cmd *cobra.Command, o *exportOptions, path string) error {
-	db, err := openExisting(o.db, true)
+	db, err := openExistingWith(o.db, &store.Options{ReadOnly: true, Device: o.device})
 	if err != nil {
 		return err
 	}
@@ -157,6 +158,11 @@ func runExportArrow(cmd *cobra.Command, o *exportOptions) error {
 // openExisting opens the store in dir, which must already exist, so that a
 // mistyped --db does not create an empty store.
 func openExisting(dir string, readOnly bool) (*store.DB, error) {
+	return openExistingWith(dir, &store.Options{ReadOnly: readOnly})
+}
+
+// openExistingWith is openExisting with the given options.
+func openExistingWith(dir string, opts *store.Options) (*store.DB, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
@@ -164,5 +170,5 @@ func openExisting(dir string, readOnly bool) (*store.DB, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("store %s is not a directory: --db takes the folder of a store", dir)
 	}
-	return store.Open(dir, &store.Options{ReadOnly: readOnly})
+	return store.Open(dir, opts)
 }

@@ -22,10 +22,10 @@ import (
 func init() { register(newImportCommand) }
 
 type importOptions struct {
-	db, name, dtype, shape, chunks, codec, mode, fill, attrs string
-	bound                                                    float64
-	timeAxis, keyInterval                                    int
-	jsonOut                                                  bool
+	db, name, dtype, shape, chunks, codec, mode, fill, attrs, device string
+	bound                                                            float64
+	timeAxis, keyInterval                                            int
+	jsonOut                                                          bool
 }
 
 func newImportCommand() *cobra.Command {
@@ -55,6 +55,7 @@ files larger than memory import with a few chunks per core in memory.`,
 	f.StringVar(&o.fill, "fill", "", "fill value that marks missing data; it comes back exact and is left out of the value range")
 	f.StringVar(&o.attrs, "attrs", "", "free-form JSON attributes kept with the array")
 	f.BoolVar(&o.jsonOut, "json", false, "print the catalog entry as JSON")
+	f.StringVar(&o.device, "device", store.DeviceAuto, "where chunks are encoded: auto (a GPU when one is usable), cpu or gpu (fail without one)")
 	for _, name := range []string{"db", "name", "mode"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -141,7 +142,7 @@ func runImport(cmd *cobra.Command, o *importOptions, path string) (err error) {
 	// A rejected import leaves no store behind where there was none.
 	_, statErr := os.Stat(o.db)
 	created := errors.Is(statErr, fs.ErrNotExist)
-	db, err := store.Open(o.db, nil)
+	db, err := store.Open(o.db, &store.Options{Device: o.device})
 	if err != nil {
 		if created {
 			os.RemoveAll(o.db)

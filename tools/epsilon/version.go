@@ -32,6 +32,11 @@ func newVersionCommand() *cobra.Command {
 			} else {
 				fmt.Fprintf(out, "gpu: %s, compute capability %d.%d, %d multiprocessors, %.1f GiB, %.0f GB/s peak memory bandwidth\n",
 					info.Name, info.ComputeMajor, info.ComputeMinor, info.Multiprocs, float64(info.TotalMemory)/(1<<30), info.PeakBandwidth/1e9)
+				if err := gpuaccel.Available(); err != nil {
+					fmt.Fprintf(out, "gpu kernels: unavailable, chunks are coded on the CPU (%v)\n", firstLine(err.Error()))
+				} else {
+					fmt.Fprintln(out, "gpu kernels: ready")
+				}
 			}
 			return nil
 		},
