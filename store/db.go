@@ -41,6 +41,8 @@ type DB struct {
 	dir   string
 	opts  Options
 	wopts *pebble.WriteOptions
+	// wb is the write-behind pipeline, nil unless Options.WriteBehind.
+	wb *writeBehind
 
 	// catalogMu serializes changes to the catalog (create, delete, and the
 	// range update of a ModeRel array) and the allocation of array IDs.
@@ -87,6 +89,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 		pdb.Close()
 		return nil, err
 	}
+	if o.WriteBehind {
+		db.wb = newWriteBehind(db)
+	}
 	return db, nil
 }
 
@@ -123,7 +128,11 @@ func (db *DB) Close() error {
 	}
 	db.mu.closed = true
 	db.mu.Unlock()
-	return db.pdb.Close()
+	var wbErr error
+	if db.wb != nil {
+		wbErr = db.wb.close()
+	}
+	return errors.Join(wbErr, db.pdb.Close())
 }
 
 // Dir returns the folder of the store.
@@ -184,7 +193,7 @@ func decodeInfo(name string, v []byte) (*ArrayInfo, error) {
 	if info.Name != name {
 		return nil, fmt.Errorf("array %q: %w: catalog entry names %q", name, ErrCorrupt, info.Name)
 	}
-	if _, err := newArrayInfo(name, &ArrayOptions{DType: info.DType, Shape: info.Shape, Chunks: info.Chunks, Codec: info.Codec, Bound: info.ErrorBound()}, defaultChunkBytes); err != nil {
+	if _, err := newArrayInfo(name, &ArrayOptions{DType: info.DType, Shape: info.Shape, Chunks: info.Chunks, Codec: info.Codec, Bound: info.ErrorBound(), Unlimited: info.Unlimited}, defaultChunkBytes); err != nil {
 		return nil, fmt.Errorf("array %q: %w: catalog entry: %v", name, ErrCorrupt, err)
 	}
 	return info, nil
@@ -291,6 +300,14 @@ func (db *DB) List() ([]*ArrayInfo, error) {
 func (db *DB) Delete(name string) error {
 	if err := db.checkOpen(true); err != nil {
 		return err
+	}
+	if db.wb != nil {
+		resume, err := db.wb.pause()
+		if err != nil {
+			return fmt.Errorf("delete array %q: %w", name, err)
+		}
+		defer resume()
+		db.wb.forget(name)
 	}
 	unlock := db.lockArray(name)
 	defer unlock()
