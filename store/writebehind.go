@@ -45,7 +45,7 @@ type writeBehind struct {
 	// closed is set by close. Guarded by submitMu.
 	closed bool
 
-	jobs          chan wbJob
+	jobs          jobQueue
 	queue         chan *wbTask
 	workers       sync.WaitGroup
 	committerDone chan struct{}
@@ -117,11 +117,11 @@ func newWriteBehind(db *DB) *writeBehind {
 		maxPending:    db.opts.MaxPendingBytes,
 		wopts:         pebble.NoSync,
 		arrays:        map[string]*wbArray{},
-		jobs:          make(chan wbJob, 4*db.opts.Concurrency),
 		queue:         make(chan *wbTask, 1024),
 		committerDone: make(chan struct{}),
 	}
 	wb.mu.cond.L = &wb.mu.Mutex
+	wb.jobs.cond.L = &wb.jobs.mu
 	for range db.opts.Concurrency {
 		wb.workers.Add(1)
 		go wb.encodeLoop()
@@ -177,7 +177,7 @@ func (wb *writeBehind) close() error {
 	wb.closed = true
 	close(wb.queue)
 	<-wb.committerDone
-	close(wb.jobs)
+	wb.jobs.close()
 	wb.workers.Wait()
 	if err := wb.failure(); err != nil {
 		return err
@@ -387,7 +387,7 @@ func (wb *writeBehind) fill(t *wbTask, st *wbArray, r chunk.Region, raw []byte, 
 			}
 		}
 		t.unfinished.Add(1)
-		wb.jobs <- job
+		wb.jobs.push(job)
 	}
 	return nil
 }
@@ -418,11 +418,15 @@ func (wb *writeBehind) loadPartial(t *wbTask, st *wbArray, key string, c []int, 
 	return cov, nil
 }
 
-// encodeLoop encodes jobs until the jobs channel is closed.
+// encodeLoop encodes jobs until the job queue is closed.
 func (wb *writeBehind) encodeLoop() {
 	defer wb.workers.Done()
 	var scratch []byte
-	for job := range wb.jobs {
+	for {
+		job, ok := wb.jobs.pop()
+		if !ok {
+			return
+		}
 		t := job.task
 		c := &t.chunks[job.i]
 		var err error
@@ -545,4 +549,50 @@ func getBuf(n int) []byte {
 func putBuf(b []byte) {
 	b = b[:0]
 	bufPool.Put(&b)
+}
+
+// jobQueue is the FIFO of chunks waiting for an encoder. It has no length
+// limit, because MaxPendingBytes already bounds the memory of its jobs, and
+// a bounded queue would hold the caller back to a few chunks ahead of the
+// encoders.
+type jobQueue struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	jobs   []wbJob
+	head   int
+	closed bool
+}
+
+func (q *jobQueue) push(j wbJob) {
+	q.mu.Lock()
+	q.jobs = append(q.jobs, j)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+// pop returns the oldest job, waiting for one, or ok=false once the queue
+// is closed and empty.
+func (q *jobQueue) pop() (j wbJob, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.head == len(q.jobs) && !q.closed {
+		q.cond.Wait()
+	}
+	if q.head == len(q.jobs) {
+		return wbJob{}, false
+	}
+	j = q.jobs[q.head]
+	q.jobs[q.head] = wbJob{}
+	q.head++
+	if q.head == len(q.jobs) {
+		q.jobs, q.head = q.jobs[:0], 0
+	}
+	return j, true
+}
+
+func (q *jobQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
 }
