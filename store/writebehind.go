@@ -96,9 +96,9 @@ type wbTask struct {
 	unfinished sync.WaitGroup
 
 	// Guarded by writeBehind.mu.
-	held    int64 // bytes reserved by this task
-	encoded int64 // the part of held that encoded streams hold
-	err     error
+	reserved int64 // bytes reserved by this task
+	encoded  int64 // the part of reserved that encoded streams hold
+	err      error
 }
 
 // wbJob is one chunk of a task to encode.
@@ -241,7 +241,7 @@ func (wb *writeBehind) reserve(t *wbTask, n int64) error {
 		return wb.mu.err
 	}
 	wb.mu.pending += n
-	t.held += n
+	t.reserved += n
 	return nil
 }
 
@@ -439,7 +439,7 @@ func (wb *writeBehind) encodeLoop() {
 		stored := int64(len(c.stream) + len(c.plan.coverage))
 		wb.mu.Lock()
 		delta := stored - int64(len(job.raw))
-		t.held += delta
+		t.reserved += delta
 		t.encoded += stored
 		wb.mu.pending += delta
 		if err != nil && t.err == nil {
@@ -493,7 +493,7 @@ func (wb *writeBehind) commitLoop() {
 			err = wb.commit(t)
 		}
 		wb.mu.Lock()
-		wb.mu.pending -= t.held
+		wb.mu.pending -= t.reserved
 		if err != nil && !failed {
 			wb.mu.err = fmt.Errorf("%w: %s array %q (call %d after Open): %w", ErrWriteBehind, t.op, t.info.Name, t.seq, err)
 		}
