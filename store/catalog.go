@@ -50,6 +50,11 @@ type ArrayOptions struct {
 	// resolves against; Import sets it from the data, and 0 means the
 	// array's size, which is never smaller.
 	valueCount int64
+	// Unlimited lets the leading dimension grow with DB.Append. Shape[0]
+	// is then the initial extent, usually 0. Without Chunks, the chunk
+	// extent along the leading dimension is chosen so that a chunk is
+	// about Options.ChunkBytes.
+	Unlimited bool
 }
 
 // DefaultKeyInterval is the key chunk interval of a temporal array whose
@@ -87,14 +92,24 @@ type ArrayInfo struct {
 	Fill        *float64        `json:"fill,omitempty"`
 	Attrs       json.RawMessage `json:"attrs,omitempty"`
 	Created     time.Time       `json:"created"`
+	// Unlimited marks an array whose leading dimension grows with Append.
+	// Its chunks always span the full chunk extent along that dimension,
+	// so the chunk at the leading edge keeps its shape as the array grows.
+	Unlimited bool `json:"unlimited,omitempty"`
 }
 
 // ErrorBound returns the bound as the user stated it.
 func (a *ArrayInfo) ErrorBound() codecs.Bound { return codecs.Bound{Mode: a.Mode, Value: a.Bound} }
 
-// Grid returns the chunk grid of the array.
+// Grid returns the chunk grid of the array. For an Unlimited array the grid
+// covers the leading dimension rounded up to whole chunks.
 func (a *ArrayInfo) Grid() *chunk.Grid {
-	g, err := chunk.NewGrid(a.Shape, a.Chunks)
+	shape := a.Shape
+	if a.Unlimited && len(shape) > 0 && len(a.Chunks) == len(shape) && a.Chunks[0] > 0 {
+		shape = chunk.Shape(shape).Clone()
+		shape[0] = (shape[0] + a.Chunks[0] - 1) / a.Chunks[0] * a.Chunks[0]
+	}
+	g, err := chunk.NewGrid(shape, a.Chunks)
 	if err != nil {
 		// The catalog entry was validated when it was created.
 		panic(fmt.Sprintf("store: catalog entry of %q has an invalid grid: %v", a.Name, err))
@@ -166,13 +181,21 @@ func newArrayInfo(name string, o *ArrayOptions, chunkBytes int) (*ArrayInfo, err
 	info := &ArrayInfo{
 		Name: name, DType: o.DType, Shape: shape.Clone(),
 		Mode: o.Bound.Mode, Bound: o.Bound.Value,
-		Attrs: o.Attrs, Created: time.Now().UTC(),
+		Attrs: o.Attrs, Created: time.Now().UTC(), Unlimited: o.Unlimited,
 	}
 	errs = append(errs, validateTemporal(o, len(shape))...)
-	if o.Chunks == nil {
+	switch {
+	case o.Chunks == nil && o.Unlimited:
+		info.Chunks = unlimitedChunkShape(shape, o.DType.Size(), chunkBytes)
+	case o.Chunks == nil:
 		info.Chunks = defaultChunks(shape, o, chunkBytes)
-	} else {
+	default:
 		info.Chunks = append([]int(nil), o.Chunks...)
+	}
+	if o.Unlimited {
+		if err := checkUnlimited(shape); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.TimeAxis != nil && len(errs) == 0 {
 		axis := *o.TimeAxis

@@ -44,6 +44,8 @@ type DB struct {
 	// device is the codecs device that encodes and decodes chunks ("gpu"),
 	// or "" for the CPU; see resolveDevice.
 	device string
+	// wb is the write-behind pipeline, nil unless Options.WriteBehind.
+	wb *writeBehind
 
 	// catalogMu serializes changes to the catalog (create, delete, and the
 	// range update of a ModeRel array) and the allocation of array IDs.
@@ -102,6 +104,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 		pdb.Close()
 		return nil, err
 	}
+	if o.WriteBehind {
+		db.wb = newWriteBehind(db)
+	}
 	return db, nil
 }
 
@@ -138,7 +143,11 @@ func (db *DB) Close() error {
 	}
 	db.mu.closed = true
 	db.mu.Unlock()
-	return db.pdb.Close()
+	var wbErr error
+	if db.wb != nil {
+		wbErr = db.wb.close()
+	}
+	return errors.Join(wbErr, db.pdb.Close())
 }
 
 // Dir returns the folder of the store.
@@ -208,7 +217,7 @@ func decodeInfo(name string, v []byte) (*ArrayInfo, error) {
 	if info.Name != name {
 		return nil, fmt.Errorf("array %q: %w: catalog entry names %q", name, ErrCorrupt, info.Name)
 	}
-	o := ArrayOptions{DType: info.DType, Shape: info.Shape, Chunks: info.Chunks, Codec: info.Codec, Bound: info.ErrorBound(), TimeAxis: info.TimeAxis, KeyInterval: info.KeyInterval}
+	o := ArrayOptions{DType: info.DType, Shape: info.Shape, Chunks: info.Chunks, Codec: info.Codec, Bound: info.ErrorBound(), TimeAxis: info.TimeAxis, KeyInterval: info.KeyInterval, Unlimited: info.Unlimited}
 	if _, err := newArrayInfo(name, &o, defaultChunkBytes); err != nil {
 		return nil, fmt.Errorf("array %q: %w: catalog entry: %v", name, ErrCorrupt, err)
 	}
@@ -316,6 +325,14 @@ func (db *DB) List() ([]*ArrayInfo, error) {
 func (db *DB) Delete(name string) error {
 	if err := db.checkOpen(true); err != nil {
 		return err
+	}
+	if db.wb != nil {
+		resume, err := db.wb.pause()
+		if err != nil {
+			return fmt.Errorf("delete array %q: %w", name, err)
+		}
+		defer resume()
+		db.wb.forget(name)
 	}
 	unlock := db.lockArray(name)
 	defer unlock()

@@ -14,6 +14,55 @@
 //   - Import and Export stream a raw C-order file in and out chunk by chunk.
 //   - Stat reports sizes and the codec of each chunk.
 //
+// # Growing arrays
+//
+// An array created with ArrayOptions.Unlimited grows along its leading
+// dimension (time, in a simulation): Append adds one or more timesteps and
+// Read reads any range of those committed. The grown shape is written to
+// the catalog in the same Pebble batch as the chunks, so a reader never sees
+// a shape whose chunks are missing. The chunks of such an array span their
+// full extent along the leading dimension even past the last timestep; a
+// chunk that holds fewer timesteps than its extent is staged losslessly
+// (see Guarantees) until an Append completes it, and is then encoded with
+// the array's bound.
+//
+// # Write-behind
+//
+// With Options.WriteBehind, Write and Append copy the caller's values and
+// return; the caller may reuse its buffer at once. Encoding runs on
+// Options.Concurrency goroutines and one goroutine commits the calls. The
+// guarantees, in that mode:
+//
+//   - Atomicity: each call is one Pebble batch. A reader sees all of it or
+//     none of it.
+//   - Ordering: calls commit in the order they were made. Calls are safe
+//     from any goroutine; concurrent calls are ordered as they take the
+//     DB's submission lock, which a call holds while it copies its values.
+//   - Visibility: Read, Info, Stat and Export see committed calls only;
+//     after Flush returns, every earlier call is visible.
+//   - Durability: calls are committed without syncing the write-ahead log.
+//     Flush and Close wait for every earlier call and sync the log (unless
+//     Options.NoSync). A crash loses only calls not yet flushed, and what
+//     survives is always a prefix of the calls in call order, each whole.
+//   - Errors: bad input (a wrong shape, length or dtype) is returned by the
+//     call itself and writes nothing. A failure after a call returned (an
+//     encoder or commit error) is returned, wrapping ErrWriteBehind, by
+//     Flush, Close and every later Write and Append; no call after the
+//     failed one is committed. Reopen the store to go on.
+//   - Memory: copied values not yet encoded and encoded chunks not yet
+//     committed stay under Options.MaxPendingBytes; a call that would pass
+//     it blocks until the encoders catch up. Outside the cap are one
+//     encoder output buffer per goroutine (a chunk's size), and the latest
+//     values of each partly written chunk (for Append, one row of chunks
+//     per array), kept so that the next call need not decode them again.
+//     A single call whose encoded chunks alone pass the cap goes past it.
+//   - A Write that covers in part a chunk that this DB has not staged in
+//     memory (a chunk completed earlier, or written by an earlier Open)
+//     waits for the calls before it to commit and decodes the chunk, so it
+//     does not overlap with them. Delete waits for every earlier call.
+//
+// Without Options.WriteBehind, Write and Append are durable on return.
+//
 // # Guarantees
 //
 //   - Bound: every finite, non-fill value read back is within the array's
@@ -48,6 +97,11 @@
 //	0x03 id(8) c0(4) c1(4) ... c[n-1](4)        coverage bitmap of a partly
 //	                                            written chunk (a lossless
 //	                                            codecs stream of uint64 words)
+//
+// The catalog entry of an Unlimited array carries "unlimited": true, which
+// changes its chunk grid (see Growing arrays). A build that predates the
+// field reads the chunk at the leading edge of such an array as corrupt
+// (its stored shape differs from the one expected), never as wrong values.
 //
 // id is the array's numeric ID, assigned at Create and never reused, so a
 // deleted array's keys can be dropped with one range deletion and a new

@@ -21,6 +21,15 @@ type Options struct {
 	// stable storage. A crash may then lose acknowledged writes; only tests
 	// and throwaway stores should set it.
 	NoSync bool
+	// WriteBehind makes Write and Append return once the values are copied,
+	// while encoding and committing go on in the background. Flush waits
+	// for them and makes them durable. See the package documentation for
+	// the guarantees. Default: Write and Append are durable on return.
+	WriteBehind bool
+	// MaxPendingBytes caps the memory that write-behind calls hold in
+	// flight: copied values not yet encoded and encoded chunks not yet
+	// committed. A call blocks while the cap is reached. Default 256 MiB.
+	MaxPendingBytes int64
 	// Events receives notifications; nil fields are skipped.
 	Events EventListener
 	// Logger receives the messages of the store and of Pebble. Default:
@@ -71,7 +80,10 @@ type CorruptionInfo struct {
 	Err    error
 }
 
-const defaultChunkBytes = 1 << 20
+const (
+	defaultChunkBytes      = 1 << 20
+	defaultMaxPendingBytes = 256 << 20
+)
 
 // ensureDefaults fills zero fields with their defaults.
 func (o *Options) ensureDefaults() {
@@ -89,6 +101,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.Device == "" {
 		o.Device = DeviceAuto
+	}
+	if o.MaxPendingBytes == 0 {
+		o.MaxPendingBytes = defaultMaxPendingBytes
 	}
 }
 
@@ -108,6 +123,12 @@ func (o *Options) validate() error {
 	case DeviceAuto, DeviceCPU, DeviceGPU:
 	default:
 		errs = append(errs, fmt.Errorf("Options.Device %q: allowed are %q, %q and %q", o.Device, DeviceAuto, DeviceCPU, DeviceGPU))
+	}
+	if o.MaxPendingBytes < 0 {
+		errs = append(errs, fmt.Errorf("Options.MaxPendingBytes %d: must not be negative", o.MaxPendingBytes))
+	}
+	if o.WriteBehind && o.ReadOnly {
+		errs = append(errs, errors.New("Options.WriteBehind and Options.ReadOnly are both set: a read-only store takes no writes"))
 	}
 	return errors.Join(errs...)
 }

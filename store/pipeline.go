@@ -70,20 +70,8 @@ func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([]en
 			raw = raw[:n]
 			plan, err := load(coords[i], region, raw)
 			if err == nil {
-				params := info.params(shape)
-				switch {
-				case plan.staged:
-					params.Bound = 0
-				case policy != nil && bound.Mode != codecs.ModeNone:
-					params.Bound, err = policy.ChunkBound(info, coords[i], raw)
-					if err == nil {
-						err = checkChunkBound(info.Name, coords[i], params.Bound)
-					}
-				}
 				out[i].plan = plan
-				if err == nil {
-					out[i].stream, err = codecs.Encode(nil, db.codecFor(codec, raw, params), bound, params, raw)
-				}
+				out[i].stream, err = db.encodeChunk(nil, codec, bound, policy, info, coords[i], shape, raw, plan)
 			}
 			if err != nil {
 				errOnce.Do(func() { firstErr = err })
@@ -96,9 +84,36 @@ func (db *DB) encodeChunks(info *ArrayInfo, coords [][]int, load loadFunc) ([]en
 	return out, firstErr
 }
 
+// encodeChunk appends to dst the stream of raw, the values of the chunk at
+// coords of the given shape, encoded as plan says: losslessly when staged,
+// otherwise with the bound that policy chooses, or the array's bound
+// without a policy.
+func (db *DB) encodeChunk(dst []byte, codec codecs.Codec, bound codecs.Bound, policy BoundPolicy, info *ArrayInfo, coords []int, shape chunk.Shape, raw []byte, plan chunkPlan) ([]byte, error) {
+	params := info.params(shape)
+	switch {
+	case plan.staged:
+		params.Bound = 0
+	case policy != nil && bound.Mode != codecs.ModeNone:
+		b, err := policy.ChunkBound(info, coords, raw)
+		if err == nil {
+			err = checkChunkBound(info.Name, coords, b)
+		}
+		if err != nil {
+			return dst, err
+		}
+		params.Bound = b
+	}
+	return codecs.Encode(dst, db.codecFor(codec, raw, params), bound, params, raw)
+}
+
 // commitChunks writes the chunks at coords in one batch, with extra, when
 // not nil, adding more to the batch first.
 func (db *DB) commitChunks(info *ArrayInfo, coords [][]int, chunks []encodedChunk, extra func(*pebble.Batch) error) error {
+	return db.commitChunksWith(db.wopts, info, coords, chunks, extra)
+}
+
+// commitChunksWith is commitChunks with the given write options.
+func (db *DB) commitChunksWith(wopts *pebble.WriteOptions, info *ArrayInfo, coords [][]int, chunks []encodedChunk, extra func(*pebble.Batch) error) error {
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	grid := info.Grid()
@@ -139,7 +154,7 @@ func (db *DB) commitChunks(info *ArrayInfo, coords [][]int, chunks []encodedChun
 			return err
 		}
 	}
-	if err := b.Commit(db.wopts); err != nil {
+	if err := b.Commit(wopts); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	if f := db.opts.Events.ChunksWritten; f != nil {

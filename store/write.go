@@ -16,11 +16,15 @@ import (
 //
 // The write is atomic: all its chunks are committed in one Pebble batch,
 // synced to the write-ahead log before Write returns (unless
-// Options.NoSync). Chunks the region covers only in part are decoded,
+// Options.NoSync or Options.WriteBehind; with WriteBehind, Write copies
+// data and returns, and Flush makes it durable). Chunks the region covers only in part are decoded,
 // merged with data and encoded again.
 func (db *DB) Write(name string, r chunk.Region, data any) error {
 	if err := db.checkOpen(true); err != nil {
 		return err
+	}
+	if db.wb != nil {
+		return db.wb.write(name, r, data)
 	}
 	unlock := db.lockArray(name)
 	defer unlock()
@@ -39,7 +43,15 @@ func (db *DB) Write(name string, r chunk.Region, data any) error {
 		return fmt.Errorf("write array %q: buffer has %d bytes, region %v of %s needs %d", name, len(raw), r, info.DType, want)
 	}
 
-	infoChanged := false
+	return db.writeLocked(info, r, raw, false)
+}
+
+// writeLocked stores raw, the values of region r, into the array that info
+// describes, and writes info into the same batch when infoChanged or when
+// the first values resolve a ModeRel bound. The caller holds the array's
+// write lock and has validated r and raw against info.
+func (db *DB) writeLocked(info *ArrayInfo, r chunk.Region, raw []byte, infoChanged bool) error {
+	name := info.Name
 	if !info.resolved() {
 		var vr valueRange
 		fill := info.params(nil)
