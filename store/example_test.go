@@ -76,7 +76,7 @@ func ExampleDB_Create() {
 	fmt.Println("codec:", info.Codec)
 	fmt.Println("within 0.01:", maxAbsDiff(data, got) <= 0.01)
 	// Output:
-	// codec: lorenzo
+	// codec: auto
 	// within 0.01: true
 }
 
