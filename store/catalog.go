@@ -49,6 +49,11 @@ type ArrayInfo struct {
 	// AbsBound is the absolute bound every value is stored within. It is 0
 	// for lossless arrays and for ModeRel arrays before their first write.
 	AbsBound float64 `json:"abs_bound"`
+	// RecompressedBound, when not 0, is the absolute bound that every chunk
+	// meets against the original values after DB.Recompress re-encoded
+	// chunks from their decoded values. A chunk is then within the larger
+	// of this and the bound in its stream header.
+	RecompressedBound float64 `json:"recompressed_bound,omitempty"`
 	// ValueMin and ValueMax are the range ModeRel resolved against.
 	ValueMin *float64        `json:"value_min,omitempty"`
 	ValueMax *float64        `json:"value_max,omitempty"`

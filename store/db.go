@@ -73,6 +73,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		ReadOnly:           o.ReadOnly,
 		Logger:             pebbleLogger{o.Logger},
 		FormatMajorVersion: pebble.FormatNewest,
+		FS:                 o.FS,
 	}
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
@@ -86,6 +87,12 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if err := db.checkFormat(); err != nil {
 		pdb.Close()
 		return nil, err
+	}
+	if !o.ReadOnly {
+		if err := db.dropPendingImports(); err != nil {
+			pdb.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }
@@ -202,10 +209,8 @@ func (db *DB) Create(name string, o ArrayOptions) (*ArrayInfo, error) {
 	}
 	db.catalogMu.Lock()
 	defer db.catalogMu.Unlock()
-	if _, err := getInfo(db.pdb, name); err == nil {
-		return nil, fmt.Errorf("create array %q: %w", name, ErrExists)
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, err
+	if err := db.checkNameFreeLocked(name); err != nil {
+		return nil, fmt.Errorf("create array %q: %w", name, err)
 	}
 	id, err := db.nextIDLocked()
 	if err != nil {

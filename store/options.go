@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configures a DB. The zero value (or nil) selects every default.
@@ -26,6 +29,9 @@ type Options struct {
 	// Logger receives the messages of the store and of Pebble. Default:
 	// discard them.
 	Logger Logger
+	// FS is the file system Pebble uses. Default: the operating system's.
+	// Tests set a fault-injecting or in-memory one.
+	FS vfs.FS
 }
 
 // Logger is the sink for the store's log messages.
@@ -41,6 +47,24 @@ type EventListener struct {
 	ChunksWritten func(ChunksWrittenInfo)
 	// Corruption is called when a chunk fails to verify or decode.
 	Corruption func(CorruptionInfo)
+	// CompactionFinished is called after a manual compaction (DB.Compact)
+	// or a recompression (DB.Recompress) ends, with or without an error.
+	CompactionFinished func(CompactionInfo)
+}
+
+// CompactionInfo describes a finished DB.Compact or DB.Recompress.
+type CompactionInfo struct {
+	// Array is the recompressed array, or "" for a compaction of the whole
+	// key space.
+	Array string
+	// Chunks counts the chunks rewritten by a recompression.
+	Chunks int
+	// BytesBefore and BytesAfter are the stored bytes before and after: the
+	// live sstable bytes for a compaction, the chunk bytes for a
+	// recompression.
+	BytesBefore, BytesAfter int64
+	Duration                time.Duration
+	Err                     error
 }
 
 // ChunksWrittenInfo describes one committed batch of chunks.
