@@ -77,6 +77,8 @@ type ChunksWrittenInfo struct {
 
 // CorruptionInfo names a chunk that failed to verify.
 type CorruptionInfo struct {
+	// Array is "" for damage that Pebble found in one of its files, such as
+	// a failed sstable block checksum; Err then names the file.
 	Array  string
 	Coords []int
 	Err    error

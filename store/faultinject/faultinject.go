@@ -24,13 +24,17 @@ type Kind string
 
 // Fault kinds.
 const (
-	ValueBitFlip  Kind = "value bit flip"
-	ValueByte     Kind = "value byte overwrite"
-	FileBitFlip   Kind = "file bit flip"
-	FileByte      Kind = "file byte overwrite"
-	FileTruncate  Kind = "file truncation"
-	chunkPrefix        = 0x02 // the first byte of every chunk key (store/keys.go)
-	coveragePrefix     = 0x03
+	ValueBitFlip Kind = "value bit flip"
+	ValueByte    Kind = "value byte overwrite"
+	FileBitFlip  Kind = "file bit flip"
+	FileByte     Kind = "file byte overwrite"
+	FileTruncate Kind = "file truncation"
+)
+
+// The first bytes of chunk and coverage bitmap keys (store/keys.go).
+const (
+	chunkPrefix    = 0x02
+	coveragePrefix = 0x03
 )
 
 // Fault records one injected fault.
