@@ -164,3 +164,14 @@ func TestCrashDuringImport(t *testing.T) {
 		checkAfterCrash(t, dir, prefix, acked)
 	}
 }
+
+func float32Bytes(data []float32) []byte {
+	raw := make([]byte, 4*len(data))
+	for k, v := range data {
+		b := math.Float32bits(v)
+		raw[4*k], raw[4*k+1], raw[4*k+2], raw[4*k+3] = byte(b), byte(b>>8), byte(b>>16), byte(b>>24)
+	}
+	return raw
+}
+
+func bytesReader(b []byte) *strings.Reader { return strings.NewReader(string(b)) }

@@ -49,6 +49,8 @@ type DB struct {
 	mu struct {
 		sync.Mutex
 		closed bool
+		// failed is the error that failed the store (see ErrFailed).
+		failed error
 		// arrays holds one write lock per array name.
 		arrays map[string]*sync.Mutex
 		// policies holds the bound policy of arrays that have one.
@@ -137,8 +139,9 @@ func (db *DB) Close() error {
 		return ErrClosed
 	}
 	db.mu.closed = true
+	failed := db.mu.failed
 	db.mu.Unlock()
-	if !db.opts.ReadOnly {
+	if !db.opts.ReadOnly && failed == nil {
 		// Flushing moves the write-ahead log into sstables, whose blocks
 		// carry checksums. Pebble reads a damaged record at the end of the
 		// newest log as a torn write and drops it without an error, so a
@@ -165,6 +168,9 @@ func (db *DB) checkOpen(write bool) error {
 	}
 	if write && db.opts.ReadOnly {
 		return ErrReadOnly
+	}
+	if write && db.mu.failed != nil {
+		return db.mu.failed
 	}
 	return nil
 }
@@ -243,7 +249,7 @@ func (db *DB) Create(name string, o ArrayOptions) (*ArrayInfo, error) {
 	if err := setInfo(b, info); err != nil {
 		return nil, err
 	}
-	if err := b.Commit(db.wopts); err != nil {
+	if err := db.commit(b); err != nil {
 		return nil, fmt.Errorf("create array %q: %w", name, err)
 	}
 	return info, nil
@@ -336,7 +342,7 @@ func (db *DB) Delete(name string) error {
 	if err := b.Delete(catalogKey(name), nil); err != nil {
 		return err
 	}
-	if err := b.Commit(db.wopts); err != nil {
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("delete array %q: %w", name, err)
 	}
 	return nil

@@ -129,5 +129,5 @@ func (p pebbleLogger) Infof(format string, args ...any)  { p.l.Infof(format, arg
 func (p pebbleLogger) Errorf(format string, args ...any) { p.l.Errorf(format, args...) }
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Errorf(format, args...)
-	panic(fmt.Sprintf(format, args...))
+	panic(newFatalError(format, args))
 }

@@ -47,7 +47,7 @@ func (db *DB) createPending(name string, o ArrayOptions) (*ArrayInfo, error) {
 	if err := b.Set(pendingKey(name), v, nil); err != nil {
 		return nil, err
 	}
-	if err := b.Commit(db.wopts); err != nil {
+	if err := db.commit(b); err != nil {
 		return nil, fmt.Errorf("import array %q: %w", name, err)
 	}
 	return info, nil
@@ -85,7 +85,7 @@ func (db *DB) publishPending(info *ArrayInfo) error {
 	if err := b.Delete(pendingKey(info.Name), nil); err != nil {
 		return err
 	}
-	return b.Commit(db.wopts)
+	return db.commit(b)
 }
 
 // dropPending deletes a pending import and every chunk it wrote.
@@ -104,7 +104,7 @@ func (db *DB) dropPendingLocked(name string, id uint64) error {
 	if err := b.Delete(pendingKey(name), nil); err != nil {
 		return err
 	}
-	if err := b.Commit(db.wopts); err != nil {
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("remove partly imported array %q: %w", name, err)
 	}
 	return nil

@@ -123,7 +123,7 @@ func (db *DB) commitChunks(info *ArrayInfo, coords [][]int, chunks []encodedChun
 			return err
 		}
 	}
-	if err := b.Commit(db.wopts); err != nil {
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	if f := db.opts.Events.ChunksWritten; f != nil {

@@ -106,7 +106,7 @@ func (db *DB) Recompress(name string, o RecompressOptions) (res *RecompressResul
 	b := db.pdb.NewBatch()
 	err = setInfo(b, next)
 	if err == nil {
-		err = b.Commit(db.wopts)
+		err = db.commit(b)
 	}
 	b.Close()
 	if err != nil {
