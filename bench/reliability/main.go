@@ -8,7 +8,7 @@
 // bit or overwrite a byte of a stored chunk value, half flip, overwrite or
 // truncate one of Pebble's files. A case ends correct (every array within
 // its bound), detected (Open or a read fails), lost (an array is not found),
-// silently wrong, or in a panic; the last two are failures.
+// silently wrong, or in a panic. The last two are failures.
 package main
 
 import (

@@ -30,7 +30,7 @@ type diffOptions struct {
 	jsonOut                                           bool
 }
 
-// diffReport is what diff prints.
+// diffReport is the output of diff.
 type diffReport struct {
 	Array string         `json:"array"`
 	Stats qos.ErrorStats `json:"stats"`
@@ -169,7 +169,7 @@ func readOriginal(o *diffOptions, dtype codecs.DType, shape []int) ([]float64, e
 		}
 	}
 	if !dtype.IsFloat() {
-		return nil, fmt.Errorf("%s holds %s values, diff compares f32 or f64", o.original, dtype)
+		return nil, fmt.Errorf("%s contains %s values: diff compares f32 or f64 values", o.original, dtype)
 	}
 	raw := make([]byte, chunk.Shape(shape).Count()*dtype.Size())
 	if _, err := file.ReadAt(raw, offset); err != nil {
