@@ -79,6 +79,11 @@ type ArrayInfo struct {
 	// arrays before their first write, and for ModePWRel arrays, whose
 	// bound is Bound * |x| for each value x.
 	AbsBound float64 `json:"abs_bound"`
+	// RecompressedBound, when not 0, is the absolute bound that every chunk
+	// meets against the original values after DB.Recompress re-encoded
+	// chunks from their decoded values. A chunk is then within the larger
+	// of this and the bound in its stream header.
+	RecompressedBound float64 `json:"recompressed_bound,omitempty"`
 	// ValueMin and ValueMax are the range ModeRel and ModePSNR resolved
 	// against.
 	ValueMin *float64 `json:"value_min,omitempty"`

@@ -124,6 +124,12 @@ func (db *DB) loadStaged(info *ArrayInfo, coords []int, region chunk.Region, buf
 	if !errors.Is(err, pebble.ErrNotFound) {
 		return nil, err
 	}
+	if info.RecompressedBound > 0 {
+		// A lossless chunk of a recompressed array may hold decoded values
+		// (the lossy encoding fell back to lossless), so none counts as an
+		// original.
+		return newCoverage(n), nil
+	}
 	// A complete lossless chunk holds only originals.
 	cov := newCoverage(n)
 	cov.setAll(n)

@@ -54,6 +54,8 @@ type DB struct {
 	mu struct {
 		sync.Mutex
 		closed bool
+		// failed is the error that failed the store (see ErrFailed).
+		failed error
 		// arrays holds one write lock per array name.
 		arrays map[string]*sync.Mutex
 		// policies holds the bound policy of arrays that have one.
@@ -78,14 +80,15 @@ func Open(dir string, opts *Options) (*DB, error) {
 		ReadOnly:           o.ReadOnly,
 		Logger:             pebbleLogger{o.Logger},
 		FormatMajorVersion: pebble.FormatNewest,
-		// Without this listener Pebble calls Logger.Fatalf on a damaged
-		// sstable, which would end the process. The read that found the
-		// damage returns Pebble's corruption error instead.
-		EventListener: &pebble.EventListener{
-			DataCorruption: func(info pebble.DataCorruptionInfo) {
-				o.Logger.Errorf("pebble: %s", info)
-			},
-		},
+		FS:                 o.FS,
+		// Pebble's default handler of a failed block checksum calls
+		// Logger.Fatalf; the store reports it and lets the read fail.
+		EventListener: &pebble.EventListener{DataCorruption: func(info pebble.DataCorruptionInfo) {
+			o.Logger.Errorf("store: %s", info)
+			if f := o.Events.Corruption; f != nil {
+				f(CorruptionInfo{Err: fmt.Errorf("%w: %s", ErrCorrupt, info)})
+			}
+		}},
 	}
 	device, err := resolveDevice(o.Device)
 	if err != nil {
@@ -103,6 +106,12 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if err := db.checkFormat(); err != nil {
 		pdb.Close()
 		return nil, err
+	}
+	if !o.ReadOnly {
+		if err := db.dropPendingImports(); err != nil {
+			pdb.Close()
+			return nil, err
+		}
 	}
 	if o.WriteBehind {
 		db.wb = newWriteBehind(db)
@@ -134,7 +143,7 @@ func (db *DB) checkFormat() error {
 	return nil
 }
 
-// Close flushes and closes the store. Calls made after Close return ErrClosed.
+// Close flushes the memtables to sstables and closes the store. Calls made after Close return ErrClosed.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	if db.mu.closed {
@@ -142,10 +151,21 @@ func (db *DB) Close() error {
 		return ErrClosed
 	}
 	db.mu.closed = true
+	failed := db.mu.failed
 	db.mu.Unlock()
 	var wbErr error
 	if db.wb != nil {
 		wbErr = db.wb.close()
+	}
+	if !db.opts.ReadOnly && failed == nil {
+		// Flushing moves the write-ahead log into sstables, whose blocks
+		// carry checksums. Pebble reads a damaged record at the end of the
+		// newest log as a torn write and drops it without an error, so a
+		// store left with its data in the log could lose acknowledged
+		// writes to one flipped bit.
+		if err := db.pdb.Flush(); err != nil {
+			db.opts.Logger.Errorf("store: flush on close: %v", err)
+		}
 	}
 	return errors.Join(wbErr, db.pdb.Close())
 }
@@ -164,6 +184,9 @@ func (db *DB) checkOpen(write bool) error {
 	}
 	if write && db.opts.ReadOnly {
 		return ErrReadOnly
+	}
+	if write && db.mu.failed != nil {
+		return db.mu.failed
 	}
 	return nil
 }
@@ -236,10 +259,8 @@ func (db *DB) Create(name string, o ArrayOptions) (*ArrayInfo, error) {
 	}
 	db.catalogMu.Lock()
 	defer db.catalogMu.Unlock()
-	if _, err := getInfo(db.pdb, name); err == nil {
-		return nil, fmt.Errorf("create array %q: %w", name, ErrExists)
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, err
+	if err := db.checkNameFreeLocked(name); err != nil {
+		return nil, fmt.Errorf("create array %q: %w", name, err)
 	}
 	id, err := db.nextIDLocked()
 	if err != nil {
@@ -254,7 +275,7 @@ func (db *DB) Create(name string, o ArrayOptions) (*ArrayInfo, error) {
 	if err := setInfo(b, info); err != nil {
 		return nil, err
 	}
-	if err := b.Commit(db.wopts); err != nil {
+	if err := db.commit(b); err != nil {
 		return nil, fmt.Errorf("create array %q: %w", name, err)
 	}
 	return info, nil
@@ -355,7 +376,7 @@ func (db *DB) Delete(name string) error {
 	if err := b.Delete(catalogKey(name), nil); err != nil {
 		return err
 	}
-	if err := b.Commit(db.wopts); err != nil {
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("delete array %q: %w", name, err)
 	}
 	return nil

@@ -24,7 +24,9 @@ type Progress func(done, total int)
 // a few chunks per core whatever the size of the array. For ModeRel and
 // ModePSNR without ArrayOptions.ValueRange, and for ModeNorm, it first reads
 // src once to find the value range and the count of finite, non-fill values.
-// If Import fails, it deletes what it created.
+// The array becomes visible only when its last chunk is committed: if Import
+// fails, it deletes what it wrote, and if the process dies, the next Open
+// does (see pending.go).
 func (db *DB) Import(name string, src io.ReaderAt, size int64, o ArrayOptions, progress Progress) (*ArrayInfo, error) {
 	if err := db.checkOpen(true); err != nil {
 		return nil, err
@@ -47,13 +49,17 @@ func (db *DB) Import(name string, src io.ReaderAt, size int64, o ArrayOptions, p
 		}
 		o.valueCount = count
 	}
-	info, err := db.Create(name, o)
+	info, err := db.createPending(name, o)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.importChunks(info, src, progress); err != nil {
-		if derr := db.Delete(name); derr != nil {
-			err = errors.Join(err, fmt.Errorf("remove partly imported array: %w", derr))
+	err = db.importChunks(info, src, progress)
+	if err == nil {
+		err = db.publishPending(info)
+	}
+	if err != nil {
+		if derr := db.dropPending(info); derr != nil {
+			err = errors.Join(err, derr)
 		}
 		return nil, fmt.Errorf("import array %q: %w", name, err)
 	}

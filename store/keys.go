@@ -21,6 +21,17 @@ var (
 	keyNextID        = []byte{prefixMeta, 'n'}
 )
 
+// pendingKey returns the key of the record of an import in progress: the
+// catalog entry the import publishes when its last chunk is committed.
+func pendingKey(name string) []byte {
+	return append([]byte{prefixMeta, 'i'}, name...)
+}
+
+// pendingBounds returns the key range that holds every pending import.
+func pendingBounds() (lower, upper []byte) {
+	return []byte{prefixMeta, 'i'}, []byte{prefixMeta, 'i' + 1}
+}
+
 // catalogKey returns the key of the catalog entry of an array.
 func catalogKey(name string) []byte {
 	return append([]byte{prefixCatalog}, name...)

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configures a DB. The zero value (or nil) selects every default.
@@ -41,6 +44,9 @@ type Options struct {
 	// CPU, and DeviceGPU makes Open fail when no GPU is usable. A GPU
 	// implementation is registered by importing package gpuaccel.
 	Device string
+	// FS is the file system Pebble uses. Default: the operating system's.
+	// Tests set a fault-injecting or in-memory one.
+	FS vfs.FS
 }
 
 // Values of Options.Device.
@@ -63,6 +69,24 @@ type EventListener struct {
 	ChunksWritten func(ChunksWrittenInfo)
 	// Corruption is called when a chunk fails to verify or decode.
 	Corruption func(CorruptionInfo)
+	// CompactionFinished is called after a manual compaction (DB.Compact)
+	// or a recompression (DB.Recompress) ends, with or without an error.
+	CompactionFinished func(CompactionInfo)
+}
+
+// CompactionInfo describes a finished DB.Compact or DB.Recompress.
+type CompactionInfo struct {
+	// Array is the recompressed array, or "" for a compaction of the whole
+	// key space.
+	Array string
+	// Chunks counts the chunks rewritten by a recompression.
+	Chunks int
+	// BytesBefore and BytesAfter are the stored bytes before and after: the
+	// live sstable bytes for a compaction, the chunk bytes for a
+	// recompression.
+	BytesBefore, BytesAfter int64
+	Duration                time.Duration
+	Err                     error
 }
 
 // ChunksWrittenInfo describes one committed batch of chunks.
@@ -75,6 +99,8 @@ type ChunksWrittenInfo struct {
 
 // CorruptionInfo names a chunk that failed to verify.
 type CorruptionInfo struct {
+	// Array is "" for damage that Pebble found in one of its files, such as
+	// a failed sstable block checksum; Err then names the file.
 	Array  string
 	Coords []int
 	Err    error
@@ -145,5 +171,5 @@ func (p pebbleLogger) Infof(format string, args ...any)  { p.l.Infof(format, arg
 func (p pebbleLogger) Errorf(format string, args ...any) { p.l.Errorf(format, args...) }
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Errorf(format, args...)
-	panic(fmt.Sprintf(format, args...))
+	panic(newFatalError(format, args))
 }

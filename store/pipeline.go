@@ -154,7 +154,7 @@ func (db *DB) commitChunksWith(wopts *pebble.WriteOptions, info *ArrayInfo, coor
 			return err
 		}
 	}
-	if err := b.Commit(wopts); err != nil {
+	if err := db.commitWith(b, wopts); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	if f := db.opts.Events.ChunksWritten; f != nil {

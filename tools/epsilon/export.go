@@ -96,7 +96,9 @@ func runExport(cmd *cobra.Command, o *exportOptions, path string) error {
 		err = out.Truncate(size)
 	}
 	if err == nil {
-		err = db.Export(o.name, region, out, int64(len(header)), nil)
+		progress, finish := newProgress(cmd, "export "+o.name)
+		err = db.Export(o.name, region, out, int64(len(header)), progress)
+		finish()
 	}
 	if err == nil {
 		err = out.Chmod(0o644)

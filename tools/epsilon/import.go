@@ -159,7 +159,9 @@ func runImport(cmd *cobra.Command, o *importOptions, path string) (err error) {
 	}()
 	size := fi.Size() - offset
 	src := io.NewSectionReader(file, offset, size)
-	info, err := db.Import(o.name, src, size, opts, nil)
+	progress, finish := newProgress(cmd, "import "+o.name)
+	info, err := db.Import(o.name, src, size, opts, progress)
+	finish()
 	if err != nil {
 		return err
 	}

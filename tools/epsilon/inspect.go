@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/particles"
+	"github.com/epsilon-db/epsilon/store"
 )
 
 func init() { register(newInspectCommand) }
@@ -20,16 +22,15 @@ type inspectOptions struct {
 func newInspectCommand() *cobra.Command {
 	var o inspectOptions
 	cmd := &cobra.Command{
-		Use:   "inspect --db DIR --name NAME [--json]",
-		Short: "Show how an array is stored: sizes, ratio, codec and bound, per chunk",
+		Use:   "inspect --db DIR [--name NAME] [--json]",
+		Short: "Show how the store or an array is stored: sizes, ratios, codecs, bounds, Pebble levels",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runInspect(cmd, &o) },
 	}
 	cmd.Flags().StringVar(&o.db, "db", "", "store folder")
-	cmd.Flags().StringVar(&o.name, "name", "", "array name")
+	cmd.Flags().StringVar(&o.name, "name", "", "array name (default: summarize the whole store)")
 	cmd.Flags().BoolVar(&o.jsonOut, "json", false, "print JSON")
 	_ = cmd.MarkFlagRequired("db")
-	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }
 
@@ -39,6 +40,9 @@ func runInspect(cmd *cobra.Command, o *inspectOptions) error {
 		return err
 	}
 	defer db.Close()
+	if o.name == "" {
+		return inspectStore(cmd, o, db)
+	}
 	pst, err := particlesStat(db, o.name)
 	if err != nil {
 		return err
@@ -97,4 +101,58 @@ func printParticlesInspect(cmd *cobra.Command, o *inspectOptions, st *particles.
 	fmt.Fprintf(out, "correction %d bytes over %d plain position bytes (%.2f%%): %d pairs, %d exact particles, %d moved\n",
 		st.CorrectionBytes, c.PlainPositionBytes, 100*float64(st.CorrectionBytes)/float64(c.PlainPositionBytes), c.Pairs, c.ExactParticles, c.MovedParticles)
 	return nil
+}
+
+// inspectStore prints the arrays of the store and the state of Pebble.
+func inspectStore(cmd *cobra.Command, o *inspectOptions, db *store.DB) error {
+	st, err := db.StoreStat()
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if o.jsonOut {
+		return writeJSON(out, st)
+	}
+	fmt.Fprintf(out, "store     %s\n", db.Dir())
+	fmt.Fprintf(out, "arrays    %d, %d raw, %d stored, ratio %.2f\n", len(st.Arrays), st.RawBytes, st.StoredBytes, st.Ratio)
+	fmt.Fprintf(out, "disk      %d bytes, memtable %d bytes\n", st.DiskBytes, st.MemTableBytes)
+	fmt.Fprintf(out, "wal       %d files, %d bytes\n\n", st.WAL.Files, st.WAL.Bytes)
+
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "ARRAY\tDTYPE\tSHAPE\tCODECS\tBOUND\tCHUNKS\tRAW\tSTORED\tRATIO\t")
+	for _, a := range st.Arrays {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%d\t%d\t%.2f\t\n", a.Info.Name, a.Info.DType, chunk.Shape(a.Info.Shape),
+			codecList(a.Codecs), a.Info.ErrorBound(), a.ChunksStored, a.ChunksTotal, a.RawBytes, a.StoredBytes, a.Ratio)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "LEVEL\tFILES\tBYTES\tSUBLEVELS\t")
+	for _, l := range st.Levels {
+		fmt.Fprintf(w, "L%d\t%d\t%d\t%d\t\n", l.Level, l.Files, l.Bytes, l.Sublevels)
+	}
+	return w.Flush()
+}
+
+// codecList formats chunk counts by codec as "lorenzo:10,lossless:2", in
+// name order.
+func codecList(counts map[string]int) string {
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	s := ""
+	for i, n := range names {
+		if i > 0 {
+			s += ","
+		}
+		s += fmt.Sprintf("%s:%d", n, counts[n])
+	}
+	if s == "" {
+		s = "-"
+	}
+	return s
 }
