@@ -85,7 +85,7 @@ func TestCompactCommandRecompress(t *testing.T) {
 
 	out, err = runCommand(t, "compact", "--db", dir, "--name", "f", "--mode", "abs", "--bound", "0.1")
 	require.NoError(t, err)
-	require.Contains(t, out, "recompressed f to abs=0.1 (absolute 0.1, codec lorenzo): 8 chunks re-encoded, 0 kept")
+	require.Contains(t, out, "recompressed f to abs=0.1 (absolute 0.1, codec auto): 8 chunks re-encoded, 0 kept")
 
 	out, err = runCommand(t, "diff", "--db", dir, "--name", "f", "--original", rawPath, "--json")
 	require.NoError(t, err)
@@ -109,7 +109,7 @@ func TestInspectWholeStore(t *testing.T) {
 	out, err := runCommand(t, "inspect", "--db", dir)
 	require.NoError(t, err)
 	require.Contains(t, out, "arrays    1, 19200 raw")
-	require.Regexp(t, `(?m)^\s+f\s+f32\s+4x30x40\s+lorenzo:8\s+abs=0.01\s+8/8\s+19200\s`, out)
+	require.Regexp(t, `(?m)^\s+f\s+f32\s+4x30x40\s+\S+:8\s+abs=0.01\s+8/8\s+19200\s`, out)
 	require.Contains(t, out, "LEVEL")
 
 	out, err = runCommand(t, "inspect", "--db", dir, "--json")
