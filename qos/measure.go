@@ -50,6 +50,12 @@ type chunkData struct {
 // measureChunk compresses the chunk with codec under absolute bound eb,
 // decodes it and compares. valueRange is the array's range, the L of SSIM.
 func measureChunk(codec codecs.Codec, c *chunkData, p codecs.Params, eb, valueRange float64, withSSIM bool) (outcome, error) {
+	o, _, err := measureChunkDecoded(codec, c, p, eb, valueRange, withSSIM)
+	return o, err
+}
+
+// measureChunkDecoded is measureChunk that also returns the decoded values.
+func measureChunkDecoded(codec codecs.Codec, c *chunkData, p codecs.Params, eb, valueRange float64, withSSIM bool) (outcome, []float64, error) {
 	p.Shape = c.Shape
 	p.Bound = eb
 	userBound := codecs.Bound{Mode: codecs.ModeAbs, Value: eb}
@@ -58,11 +64,11 @@ func measureChunk(codec codecs.Codec, c *chunkData, p codecs.Params, eb, valueRa
 	}
 	stream, err := codecs.Encode(nil, codec, userBound, p, c.Raw)
 	if err != nil {
-		return outcome{}, fmt.Errorf("chunk %v: %w", c.Coords, err)
+		return outcome{}, nil, fmt.Errorf("chunk %v: %w", c.Coords, err)
 	}
 	dec := make([]byte, len(c.Raw))
 	if _, err := codecs.Decode(dec, stream); err != nil {
-		return outcome{}, fmt.Errorf("chunk %v: decode: %w", c.Coords, err)
+		return outcome{}, nil, fmt.Errorf("chunk %v: decode: %w", c.Coords, err)
 	}
 	var fill *float64
 	if p.HasFill {
@@ -82,5 +88,5 @@ func measureChunk(codec codecs.Codec, c *chunkData, p codecs.Params, eb, valueRa
 	if withSSIM && len(c.Shape) >= 2 && valueRange > 0 {
 		o.SSIMSum, o.Windows, _ = ssimSum(c.Vals, decVals, c.Shape, valueRange, fillT)
 	}
-	return o, nil
+	return o, decVals, nil
 }

@@ -27,7 +27,7 @@ func SSIM2D[T float32 | float64](orig, dec []T, shape []int, dataRange float64, 
 		return 0, err
 	}
 	if windows == 0 {
-		return 0, fmt.Errorf("ssim: no %dx%d window of shape %v is free of fill and non-finite values", SSIMWindow, SSIMWindow, shape)
+		return 0, fmt.Errorf("ssim: no window of shape %v is free of fill and non-finite values", shape)
 	}
 	return sum / float64(windows), nil
 }

@@ -113,7 +113,7 @@ func collectSamples(fields []Field, codecName string, blockBytes []int, progress
 				// Jitter the bounds per block so the model sees a continuum.
 				jitter := 0.5 * float64((i*7919)%97) / 97
 				for _, e := range sweepBounds {
-					eb := j.vr * math.Pow(10, -(e + jitter))
+					eb := j.vr * math.Pow(10, -(e+jitter))
 					o, err := measureChunk(codec, j.c, p, eb, j.vr, true)
 					if err != nil {
 						mu.Lock()

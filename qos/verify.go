@@ -162,6 +162,7 @@ func (v *verifier) rewrite(i int, eb float64) error {
 
 // run measures and corrects until the target is met.
 func (v *verifier) run() error {
+	relaxed := false
 	for round := 0; ; round++ {
 		got, err := v.measure()
 		if err != nil {
@@ -169,12 +170,21 @@ func (v *verifier) run() error {
 		}
 		v.res.Achieved, v.res.Measured, v.res.Rounds = got, true, round
 		if v.t.met(got) {
-			return nil
+			if relaxed || round >= v.maxRounds || !v.slack(got) {
+				return nil
+			}
+			// The target is met with room to spare: spend it once, and
+			// let the next rounds correct if that overshoots.
+			relaxed = true
+			if _, err := v.correct(got, true); err != nil {
+				return err
+			}
+			continue
 		}
 		if round >= v.maxRounds {
 			return v.fallback(got)
 		}
-		changed, err := v.correct(got)
+		changed, err := v.correct(got, false)
 		if err != nil {
 			return err
 		}
@@ -196,9 +206,27 @@ func (v *verifier) measuredCost(i int) (cost, size float64) {
 	return o.SqErr, float64(o.Bytes)
 }
 
+// slack reports whether a met target leaves enough room that relaxing the
+// bounds is worth a correction round.
+func (v *verifier) slack(got float64) bool {
+	t := v.t
+	switch t.Metric {
+	case PSNRMetric:
+		return got > t.Value+0.5
+	case NRMSEMetric:
+		return got < 0.94*t.Value
+	case SSIMMetric:
+		return 1-got < 0.85*(1-t.Value)
+	case RatioMetric:
+		return got > 1.05*t.Value
+	}
+	return false
+}
+
 // correct re-plans with the predictions calibrated by the measurements and
-// re-encodes the chunks whose bound moves toward meeting the target.
-func (v *verifier) correct(got float64) (bool, error) {
+// re-encodes the chunks whose bound changes. Without relax, bounds only
+// move toward meeting the target; with relax they move either way.
+func (v *verifier) correct(got float64, relax bool) (bool, error) {
 	t := v.t
 	limitSize := t.Metric == RatioMetric
 	budget := t.budget(v.chunks, v.vr, v.rawBytes)
@@ -231,9 +259,12 @@ func (v *verifier) correct(got float64) (bool, error) {
 		curves[i] = cv
 		// Move only toward the target, so a correction never undoes what
 		// the measurement confirmed.
-		if limitSize {
+		switch {
+		case relax:
+			lo[i], hi[i] = 0, len(grid)-1
+		case limitSize:
 			lo[i], hi[i] = center, len(grid)-1
-		} else {
+		default:
 			lo[i], hi[i] = 0, center
 		}
 	}
@@ -249,7 +280,18 @@ func (v *verifier) correct(got float64) (bool, error) {
 		}
 	}
 	budget *= 0.98
-	choice, _ := allocate(curves, budget, limitSize, lo, hi)
+	choice, ok := allocate(curves, budget, limitSize, lo, hi)
+	if !ok && !relax {
+		// The calibrated curves cannot meet the target within a decade:
+		// move every chunk a full decade toward it.
+		for i := range choice {
+			if limitSize {
+				choice[i] = hi[i]
+			} else {
+				choice[i] = lo[i]
+			}
+		}
+	}
 	changed := false
 	for i, cv := range curves {
 		if eb := cv.bounds[choice[i]]; choice[i] != len(cv.bounds)/2 {
@@ -266,6 +308,7 @@ func (v *verifier) correct(got float64) (bool, error) {
 // reports that none exists.
 func (v *verifier) fallback(got float64) error {
 	t := v.t
+	var err error
 	switch t.Metric {
 	case PSNRMetric, NRMSEMetric:
 		// |x - x'| <= eb for every value bounds the RMSE by eb.
@@ -305,17 +348,34 @@ func (v *verifier) fallback(got float64) error {
 				return err
 			}
 		}
-		got2, err := v.measure()
-		if err != nil {
+		if got, err = v.measure(); err != nil {
 			return err
 		}
-		if !t.met(got2) {
+		if !t.met(got) {
 			for i := range v.chunks {
 				if v.bounds[i] != 0 {
 					if err := v.rewrite(i, 0); err != nil {
 						return err
 					}
 				}
+			}
+		}
+	case RatioMetric:
+		// Raise every bound tenfold, up to the value range, until the
+		// ratio is reached.
+		for range 4 {
+			for i := range v.chunks {
+				if eb := min(v.bounds[i]*10, v.vr); eb > v.bounds[i] {
+					if err := v.rewrite(i, eb); err != nil {
+						return err
+					}
+				}
+			}
+			if got, err = v.measure(); err != nil {
+				return err
+			}
+			if t.met(got) {
+				break
 			}
 		}
 	default:
@@ -327,7 +387,7 @@ func (v *verifier) fallback(got float64) error {
 	}
 	v.res.Achieved = final
 	if !t.met(final) {
-		return fmt.Errorf("%w: target %s not met by the fallback, achieved %.4g", ErrTargetUnreachable, t, final)
+		return fmt.Errorf("%w: target %s not met after %d corrections and the fallback, achieved %s=%.4g", ErrTargetUnreachable, t, v.res.Rounds, t.Metric, final)
 	}
 	return nil
 }
