@@ -40,7 +40,10 @@ type EvalCase struct {
 	RatioAPE float64 `json:"ratio_ape"`
 	// Fast, Verify, Oracle and ClosedForm are the achieved metric and
 	// ratio of each method.
-	Fast, Verify, Oracle, ClosedForm Achieved
+	Fast       Achieved `json:"fast"`
+	Verify     Achieved `json:"verify"`
+	Oracle     Achieved `json:"oracle"`
+	ClosedForm Achieved `json:"closed_form"`
 	// VerifyCompressions is compressions per chunk in verify mode.
 	VerifyCompressions float64 `json:"verify_compressions"`
 	// SelectionCost is the time of features and planning over the time
@@ -66,13 +69,17 @@ type EvalRow struct {
 	PredMAPE  float64 `json:"pred_mape_pct"`
 	RatioMAPE float64 `json:"ratio_mape_pct"`
 	// Hit rates in percent.
-	FastHit, VerifyHit, ClosedHit float64
+	FastHit   float64 `json:"fast_hit_pct"`
+	VerifyHit float64 `json:"verify_hit_pct"`
+	ClosedHit float64 `json:"closed_hit_pct"`
 	// VerifyCompressions is per chunk, averaged over cases.
 	VerifyCompressions float64 `json:"verify_compressions"`
 	// Ratios relative to the oracle and the closed-form rule are geometric
 	// means over cases; ClosedForm ratios are NaN where the metric has no
 	// closed-form rule.
-	VerifyVsOracle, FastVsOracle, VerifyVsClosed float64
+	VerifyVsOracle float64 `json:"verify_vs_oracle"`
+	FastVsOracle   float64 `json:"fast_vs_oracle"`
+	VerifyVsClosed float64 `json:"verify_vs_closed"`
 	// PSNRVsOracle is, for ratio targets, the mean PSNR of verify mode
 	// minus the oracle's, in dB.
 	PSNRVsOracle float64 `json:"psnr_vs_oracle_db"`

@@ -36,7 +36,13 @@ type Features struct {
 	// linear interpolation between the two neighbours along the fastest
 	// dimension.
 	Lorenzo, Interp []float64
+	// WindowVar holds the sample variances of randomly placed SSIM windows
+	// in the 2-D slices along the two fastest dimensions.
+	WindowVar []float64
 }
+
+// sampleWindows is the number of SSIM windows features sample per chunk.
+const sampleWindows = 32
 
 // Empty reports whether the chunk has no valid value.
 func (f *Features) Empty() bool { return f.Valid == 0 || f.Lo > f.Hi }
@@ -164,11 +170,46 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 	}
 	slices.Sort(f.Lorenzo)
 	slices.Sort(f.Interp)
+	f.sampleWindowVar(vals, shape, valid, next)
 	return f
 }
 
+// sampleWindowVar fills WindowVar from windows that hold only valid values.
+func (f *Features) sampleWindowVar(vals []float64, shape []int, valid func(float64) bool, next func(int) int) {
+	if len(shape) < 2 {
+		return
+	}
+	rows, cols := shape[len(shape)-2], shape[len(shape)-1]
+	w := min(SSIMWindow, rows, cols)
+	if w < 2 {
+		return
+	}
+	slices := len(vals) / (rows * cols)
+	for range sampleWindows {
+		base := next(slices)*rows*cols + next(rows-w+1)*cols + next(cols-w+1)
+		var sum, sq float64
+		ok := true
+		for i := 0; i < w && ok; i++ {
+			for j := range w {
+				v := vals[base+i*cols+j]
+				if !valid(v) {
+					ok = false
+					break
+				}
+				sum += v
+				sq += v * v
+			}
+		}
+		if ok {
+			n := float64(w * w)
+			mean := sum / n
+			f.WindowVar = append(f.WindowVar, max(sq/n-mean*mean, 0)*n/(n-1))
+		}
+	}
+}
+
 // numInputs is the length of the vector Inputs returns.
-const numInputs = 19
+const numInputs = 20
 
 // inputNames names the model inputs, in order, for reports.
 var inputNames = [numInputs]string{
@@ -176,6 +217,7 @@ var inputNames = [numInputs]string{
 	"log10(eb/lorenzo_q99)", "lorenzo_zero_share", "lorenzo_entropy", "lorenzo_open_mse",
 	"log10(eb/interp_q50)", "interp_zero_share", "interp_entropy", "log10(std/range)",
 	"valid_share", "zero_share", "const_share", "slope", "log10(count)", "float64", "log10(chunk_range/range)",
+	"log10(ssim_deficit_estimate)",
 }
 
 // Inputs returns the model inputs of the chunk for absolute bound eb on an
@@ -212,6 +254,7 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 		lr(eb, absQ(f.Interp, 0.5)), p0I, hI,
 		lr(f.Std, valueRange), f.Valid, f.ZeroShare, f.ConstShare, f.Slope,
 		math.Log10(float64(max(f.Count, 1))), f64, lr(chunkRange, valueRange),
+		f.ssimEstimate(eb, valueRange),
 	)
 	return dst
 }
@@ -276,4 +319,23 @@ func floatsOf(raw []byte, dt codecs.DType, fill *float64) ([]float64, *float64) 
 		}
 	}
 	return out, fill
+}
+
+// ssimEstimate returns log10 of the SSIM deficit that errors uniform in
+// [-eb, eb] cause in the sampled windows, where for small errors
+// 1 - SSIM is about mse / (2 var + C2).
+func (f *Features) ssimEstimate(eb, valueRange float64) float64 {
+	if len(f.WindowVar) == 0 || !(valueRange > 0) {
+		return -12
+	}
+	c2 := (0.03 * valueRange) * (0.03 * valueRange)
+	var sum float64
+	for _, v := range f.WindowVar {
+		sum += 1 / (2*v + c2)
+	}
+	d := eb * eb / 3 * sum / float64(len(f.WindowVar))
+	if !(d > 0) {
+		return -12
+	}
+	return max(-12, min(12, math.Log10(d)))
 }

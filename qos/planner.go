@@ -95,10 +95,11 @@ func plan(chunks []*planChunk, t Target, cm *CodecModel, valueRange, rawBytes fl
 	budget := t.budget(chunks, valueRange, rawBytes)
 	limitSize := t.Metric == RatioMetric
 
-	// Coarse: two points per decade over nine decades below the range.
+	// Coarse: two points per decade over the bounds the training sweep
+	// covers, range * 10^-7.5 to range * 10^-0.5.
 	coarse := make([][]float64, len(chunks))
 	for i := range coarse {
-		coarse[i] = gridAround(valueRange*math.Pow(10, -4.5), 4.5, 2)
+		coarse[i] = gridAround(valueRange*math.Pow(10, -4), 3.5, 2)
 	}
 	curves := build(coarse)
 	choice, _ := allocate(curves, budget, limitSize, nil, nil)

@@ -250,8 +250,14 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 		cv := &curve{bounds: grid, cost: make([]float64, len(grid)), size: make([]float64, len(grid))}
 		for j, eb := range grid {
 			pr := p.predict(eb)
-			cv.cost[j] = t.chunkCost(c, pr) * costScale
 			cv.size[j] = pr.Bytes * sizeScale
+			// Both the squared error and, for small errors, the SSIM
+			// deficit grow as eb^2 from the measured point; that shape is
+			// more reliable than the model's away from its training data.
+			cv.cost[j] = mc * (eb / v.bounds[i]) * (eb / v.bounds[i])
+			if mc == 0 {
+				cv.cost[j] = t.chunkCost(c, pr) * costScale
+			}
 		}
 		center := len(grid) / 2
 		cv.cost[center], cv.size[center] = mc, ms

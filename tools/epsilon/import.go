@@ -176,7 +176,7 @@ func runImport(cmd *cobra.Command, o *importOptions, path string) error {
 		if !res.Measured {
 			measured = "predicted"
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "imported %s: %s %v, %d chunks, target %s met with %s %.4g (%s), ratio %.2f, bounds %.3g to %.3g, %d compressions\n",
+		fmt.Fprintf(cmd.OutOrStdout(), "imported %s: %s %v, %d chunks, target %s: %s %.4g (%s), ratio %.2f, bounds %.3g to %.3g, %d compressions\n",
 			res.Info.Name, res.Info.DType, res.Info.Shape, res.Chunks, res.Target, target.Metric, res.Achieved, measured, res.Ratio, res.MinBound, res.MaxBound, res.Compressions)
 		return nil
 	}
