@@ -101,11 +101,11 @@ var defaultEvalTargets = []Target{
 	{RatioMetric, 10},
 }
 
-// Evaluate runs leave-one-family-out evaluation: for each family it trains
-// a model on the other families' fields and measures every target on the
-// held-out fields with fast mode, verify mode (a real import into a
-// temporary store), per-chunk oracle bisection with real compressions, and
-// the closed-form rule.
+// Evaluate runs leave-one-family-out evaluation. For each family it trains
+// a model on the other families' fields. It then measures every target on
+// the held-out fields four ways: fast mode, verify mode (a real import into
+// a temporary store), per-chunk oracle bisection with real compressions,
+// and the closed-form rule.
 func Evaluate(fields []Field, o EvalOptions) (*EvalReport, error) {
 	o.Train.ensureDefaults()
 	if len(o.Targets) == 0 {
