@@ -5,7 +5,7 @@
 // Import reads the input once to compute cheap per-chunk Features from a
 // sample (value range and spread, Lorenzo and interpolation residuals,
 // constant share, smoothness, SSIM window variances), has a Model predict the
-// predicted squared error, SSIM deficit and stream size of each chunk over
+// squared error, SSIM deficit and stream size of each chunk over
 // a grid of bounds, and allocates bounds by a Lagrangian so that the total
 // error meets the target while the total size is smallest (or, for a
 // ratio target, the total error is smallest within the size budget). The
