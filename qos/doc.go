@@ -1,8 +1,26 @@
-// Package qos measures and will control the quality of lossy storage.
+// Package qos turns quality targets into per-chunk error bounds, and
+// measures the quality of lossy storage.
 //
-// Today it holds the error statistics that tests, benchmarks and the demo
-// use to check decoded values against their originals (ErrorStats). The
-// learned surrogate that turns quality targets such as a PSNR into
-// per-chunk error bounds will live here too, as a bound policy that the
-// store consults; the store never imports this package.
+// A Target (psnr, ssim, nrmse, maxerr or ratio) applies to a whole array.
+// Import reads the input once to compute cheap per-chunk Features from a
+// sample (value range and spread, Lorenzo and interpolation residuals,
+// constant share, smoothness, SSIM window variances), has a Model predict the
+// squared error, SSIM deficit and stream size of each chunk over
+// a grid of bounds, and allocates bounds by a Lagrangian so that the total
+// error meets the target while the total size is smallest (or, for a
+// ratio target, the total error is smallest within the size budget). The
+// bounds reach the store through store.BoundPolicy, so the store never
+// imports this package. Verify mode then measures the stored array and
+// re-encodes the chunks a correction changes; Fast mode trusts the model.
+//
+// A Model is, per codec name, a mixture of gradient-boosted tree experts
+// with a Gaussian gate over the chunk's features (model.go documents the
+// file format). Train builds one from real arrays by sweeping bounds over
+// every registered lossy codec, so a new codec needs a retrain, not code.
+// The default model is embedded (model/README.md has the command that
+// rebuilds it); a store can carry its own in the reserved array
+// "_qos/model" (SaveModel), which Import prefers.
+//
+// ErrorStats (Compare) and SSIM2D measure decoded values against their
+// originals for tests, benchmarks and the verify step.
 package qos

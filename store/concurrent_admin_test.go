@@ -10,7 +10,7 @@ import (
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
-	"github.com/epsilon-db/epsilon/qos"
+	"github.com/epsilon-db/epsilon/internal/errstat"
 )
 
 // TestConcurrentWritersReadersVerify runs writers on different arrays, two
@@ -68,7 +68,7 @@ func TestConcurrentWritersReadersVerify(t *testing.T) {
 					errs <- err
 					return
 				}
-				if err := qos.Compare(data, got, 0.01, nil).Err(); err != nil {
+				if err := errstat.Compare(data, got, 0.01, nil).Err(); err != nil {
 					errs <- fmt.Errorf("array %s: %w", name, err)
 					return
 				}
@@ -160,5 +160,5 @@ func TestConcurrentRecompressAndWrites(t *testing.T) {
 	require.NoError(t, writeErr)
 	got := make([]float32, len(data))
 	require.NoError(t, db.Read("a", chunk.Full(shape), got))
-	require.NoError(t, qos.Compare(data, got, 0.2, nil).Err())
+	require.NoError(t, errstat.Compare(data, got, 0.2, nil).Err())
 }

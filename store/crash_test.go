@@ -18,7 +18,7 @@ import (
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
-	"github.com/epsilon-db/epsilon/qos"
+	"github.com/epsilon-db/epsilon/internal/errstat"
 	"github.com/epsilon-db/epsilon/store"
 )
 
@@ -138,7 +138,7 @@ func checkAfterCrash(t testing.TB, dir, prefix string, acked []int) {
 		shape, data := crashArray(i)
 		got := make([]float32, len(data))
 		require.NoError(t, db.Read(name, chunk.Full(shape), got), name)
-		s := qos.Compare(data, got, crashBound, nil)
+		s := errstat.Compare(data, got, crashBound, nil)
 		require.NoError(t, s.Err(), "array %s", name)
 		delete(visible, name)
 	}

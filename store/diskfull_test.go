@@ -11,7 +11,7 @@ import (
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
-	"github.com/epsilon-db/epsilon/qos"
+	"github.com/epsilon-db/epsilon/internal/errstat"
 	"github.com/epsilon-db/epsilon/store"
 )
 
@@ -39,7 +39,7 @@ func TestDiskFullWriteFailsEarlierDataReadable(t *testing.T) {
 
 	got := make([]float32, len(data))
 	require.NoError(t, db.Read("kept", chunk.Full(shape), got))
-	require.NoError(t, qos.Compare(data, got, 0.01, nil).Err())
+	require.NoError(t, errstat.Compare(data, got, 0.01, nil).Err())
 	// Pebble cannot commit after a failed log write: later writes fail too.
 	err = db.Write("kept", chunk.Full(shape), data)
 	require.ErrorIs(t, err, store.ErrFailed)
@@ -52,7 +52,7 @@ func TestDiskFullWriteFailsEarlierDataReadable(t *testing.T) {
 	defer db.Close()
 	clear(got)
 	require.NoError(t, db.Read("kept", chunk.Full(shape), got))
-	require.NoError(t, qos.Compare(data, got, 0.01, nil).Err())
+	require.NoError(t, errstat.Compare(data, got, 0.01, nil).Err())
 }
 
 func TestIOErrorOnImportLeavesNoArray(t *testing.T) {
@@ -83,6 +83,6 @@ func TestIOErrorOnImportLeavesNoArray(t *testing.T) {
 
 	got := make([]float32, len(data))
 	require.NoError(t, db.Read("first", chunk.Full(shape), got))
-	require.NoError(t, qos.Compare(data, got, 0.01, nil).Err())
+	require.NoError(t, errstat.Compare(data, got, 0.01, nil).Err())
 	_ = db.Close()
 }

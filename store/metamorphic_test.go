@@ -14,7 +14,7 @@ import (
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
-	"github.com/epsilon-db/epsilon/qos"
+	"github.com/epsilon-db/epsilon/internal/errstat"
 )
 
 // modelArray is the in-memory model of one array: the last value written
@@ -111,7 +111,7 @@ func runMetamorphic(t *testing.T, seed uint64, steps int) {
 			}
 			want := make([]float32, r.Count())
 			copyValues(sliceBytes(want), r.Shape(), make([]int, len(r.Start)), sliceBytes(m.values), m.shape, r.Start, r.Shape(), 4)
-			if s := qos.Compare(want, got, m.bound, nil); !s.OK() {
+			if s := errstat.Compare(want, got, m.bound, nil); !s.OK() {
 				fail("read %s %v: %v", name, r, s.Err())
 			}
 		case op == 6:

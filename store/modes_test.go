@@ -11,8 +11,8 @@ import (
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
+	"github.com/epsilon-db/epsilon/internal/errstat"
 	"github.com/epsilon-db/epsilon/internal/realdata"
-	"github.com/epsilon-db/epsilon/qos"
 )
 
 // realFieldCases returns every real field as f32 and f64 data with its fill
@@ -40,11 +40,11 @@ func realFieldCases(t *testing.T, m *realdata.Manifest) (names []string, datas [
 	return
 }
 
-func compareRaw(dt codecs.DType, orig, dec []byte, bound float64, fill *float64) qos.ErrorStats {
+func compareRaw(dt codecs.DType, orig, dec []byte, bound float64, fill *float64) errstat.ErrorStats {
 	if dt == codecs.Float32 {
-		return qos.Compare(viewAs[float32](orig), viewAs[float32](dec), bound, fill)
+		return errstat.Compare(viewAs[float32](orig), viewAs[float32](dec), bound, fill)
 	}
-	return qos.Compare(viewAs[float64](orig), viewAs[float64](dec), bound, fill)
+	return errstat.Compare(viewAs[float64](orig), viewAs[float64](dec), bound, fill)
 }
 
 // l2Error returns ||x - x'||_2 over the finite, non-fill values.

@@ -15,8 +15,8 @@ import (
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
+	"github.com/epsilon-db/epsilon/internal/errstat"
 	"github.com/epsilon-db/epsilon/internal/realdata"
-	"github.com/epsilon-db/epsilon/qos"
 )
 
 func openTest(t testing.TB) *DB {
@@ -42,7 +42,7 @@ func abs(v float64) codecs.Bound { return codecs.Bound{Mode: codecs.ModeAbs, Val
 
 func requireWithin[T float32 | float64](t *testing.T, orig, dec []T, bound float64, fill *float64) {
 	t.Helper()
-	s := qos.Compare(orig, dec, bound, fill)
+	s := errstat.Compare(orig, dec, bound, fill)
 	require.NoError(t, s.Err())
 }
 
@@ -282,7 +282,7 @@ func TestPartialWritesKeepBound(t *testing.T) {
 
 		got := make([]float32, shape.Count())
 		require.NoError(t, db.Read("p", full, got))
-		s := qos.Compare(model, got, bound, nil)
+		s := errstat.Compare(model, got, bound, nil)
 		require.NoError(t, s.Err(), "step %d after writing %v", step, r)
 	}
 }
@@ -485,7 +485,7 @@ func TestConcurrentReadersSeeWholeWrites(t *testing.T) {
 					return
 				}
 				g := int(math.Round(got[0] / 1000))
-				if s := qos.Compare(gen(g), got, 0.01, nil); !s.OK() {
+				if s := errstat.Compare(gen(g), got, 0.01, nil); !s.OK() {
 					errs <- fmt.Errorf("read mixes generations: %v", s.Err())
 					return
 				}

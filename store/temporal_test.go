@@ -13,8 +13,8 @@ import (
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
+	"github.com/epsilon-db/epsilon/internal/errstat"
 	"github.com/epsilon-db/epsilon/internal/realdata"
-	"github.com/epsilon-db/epsilon/qos"
 )
 
 func axisPtr(a int) *int { return &a }
@@ -43,7 +43,7 @@ func TestTemporalGain(t *testing.T) {
 				require.NoError(t, err, name)
 				got := make([]byte, len(raw))
 				require.NoError(t, db.Read(name, chunk.Full(info.Shape), got))
-				s := qos.Compare(viewAs[float32](raw), viewAs[float32](got), info.AbsBound, info.Fill)
+				s := errstat.Compare(viewAs[float32](raw), viewAs[float32](got), info.AbsBound, info.Fill)
 				require.NoError(t, s.Err(), name)
 				st, err := db.Stat(name)
 				require.NoError(t, err)

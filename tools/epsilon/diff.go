@@ -101,9 +101,13 @@ func runDiff(cmd *cobra.Command, o *diffOptions) error {
 		return err
 	}
 	so, sd := gather(orig, index), gather(dec, index)
+	ssim, err := qos.SSIM2D(so, sd, []int{rows, cols}, stats.ValueRange, info.Fill)
+	if err != nil {
+		ssim = math.NaN() // the slice is smaller than one SSIM window
+	}
 	rep := diffReport{
 		Array: o.name, Stats: stats, Slice: label,
-		SSIM:      qos.SSIM(so, sd, rows, cols, stats.ValueRange),
+		SSIM:      ssim,
 		Histogram: qos.ErrorHistogram(orig, dec, info.AbsBound, 10, info.Fill),
 	}
 	if o.plotPath != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/codecs"
 	"github.com/epsilon-db/epsilon/internal/npy"
+	"github.com/epsilon-db/epsilon/qos"
 	"github.com/epsilon-db/epsilon/store"
 )
 
@@ -23,6 +24,7 @@ func init() { register(newImportCommand) }
 
 type importOptions struct {
 	db, name, dtype, shape, chunks, codec, mode, fill, attrs, device string
+	target, qosMode                                                  string
 	bound                                                            float64
 	timeAxis, keyInterval                                            int
 	jsonOut                                                          bool
@@ -31,13 +33,19 @@ type importOptions struct {
 func newImportCommand() *cobra.Command {
 	var o importOptions
 	cmd := &cobra.Command{
-		Use:   "import --db DIR --name NAME --mode abs|rel|pwrel|psnr|norm|none [--bound B] FILE",
+		Use:   "import --db DIR --name NAME (--mode abs|rel|pwrel|psnr|norm|none [--bound B] | --target METRIC=V) FILE",
 		Short: "Import a raw little-endian C-order file or an .npy file as an array",
 		Long: `Import reads FILE and stores it as array NAME.
 
 A headerless file needs --dtype and --shape; an .npy file (recognized by its
 extension) carries both in its header. The file is read chunk by chunk, so
-files larger than memory import with a few chunks per core in memory.`,
+files larger than memory import with a few chunks per core in memory.
+
+--target replaces --mode and --bound with a quality the whole array must
+meet: psnr=60 (dB), ssim=0.99, nrmse=1e-3, maxerr=0.01 (absolute) or
+ratio=30 (the best quality that reaches the ratio). A learned model picks
+each chunk's bound; --qos verify (the default) measures the result and
+corrects it so the target is met, --qos fast trusts the prediction.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runImport(cmd, &o, args[0]) },
 	}
@@ -54,15 +62,37 @@ files larger than memory import with a few chunks per core in memory.`,
 	f.IntVar(&o.keyInterval, "key-interval", 0, "timesteps between key chunks stored without a residual, with --time-axis (0: the default 8)")
 	f.StringVar(&o.fill, "fill", "", "fill value that marks missing data; it comes back exact and is left out of the value range")
 	f.StringVar(&o.attrs, "attrs", "", "free-form JSON attributes kept with the array")
+	f.StringVar(&o.target, "target", "", "quality target instead of --mode and --bound: psnr=DB, ssim=S, nrmse=N, maxerr=E or ratio=R")
+	f.StringVar(&o.qosMode, "qos", "verify", "with --target: verify (measure and correct, the target is always met) or fast (trust the prediction)")
 	f.BoolVar(&o.jsonOut, "json", false, "print the catalog entry as JSON")
 	f.StringVar(&o.device, "device", store.DeviceAuto, "where chunks are encoded: auto (a GPU when one is usable), cpu or gpu (fail without one)")
-	for _, name := range []string{"db", "name", "mode"} {
+	for _, name := range []string{"db", "name"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
 }
 
 func runImport(cmd *cobra.Command, o *importOptions, path string) (err error) {
+	var target *qos.Target
+	var qosMode qos.Mode
+	if o.target != "" {
+		if cmd.Flags().Changed("mode") || cmd.Flags().Changed("bound") {
+			return fmt.Errorf("--target %s and --mode/--bound exclude each other: the target chooses the bounds", o.target)
+		}
+		t, err := qos.ParseTarget(o.target)
+		if err != nil {
+			return err
+		}
+		target = &t
+		if qosMode, err = qos.ParseMode(o.qosMode); err != nil {
+			return err
+		}
+		o.mode = "none"
+	} else if cmd.Flags().Changed("qos") {
+		return fmt.Errorf("--qos %s needs --target", o.qosMode)
+	} else if o.mode == "" {
+		return fmt.Errorf("give --mode abs|rel|none or --target METRIC=VALUE")
+	}
 	mode, err := codecs.ParseMode(o.mode)
 	if err != nil {
 		return err
@@ -159,6 +189,23 @@ func runImport(cmd *cobra.Command, o *importOptions, path string) (err error) {
 	}()
 	size := fi.Size() - offset
 	src := io.NewSectionReader(file, offset, size)
+	if target != nil {
+		opts.Bound = codecs.Bound{}
+		res, err := qos.Import(db, o.name, src, size, opts, qos.Options{Target: *target, Mode: qosMode})
+		if err != nil {
+			return err
+		}
+		if o.jsonOut {
+			return writeJSON(cmd.OutOrStdout(), res)
+		}
+		measured := "measured"
+		if !res.Measured {
+			measured = "predicted"
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "imported %s: %s %v, %d chunks, target %s: %s %.4g (%s), ratio %.2f, bounds %.3g to %.3g, %d compressions\n",
+			res.Info.Name, res.Info.DType, res.Info.Shape, res.Chunks, res.Target, target.Metric, res.Achieved, measured, res.Ratio, res.MinBound, res.MaxBound, res.Compressions)
+		return nil
+	}
 	progress, finish := newProgress(cmd, "import "+o.name)
 	info, err := db.Import(o.name, src, size, opts, progress)
 	finish()

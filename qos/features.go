@@ -1,0 +1,341 @@
+package qos
+
+import (
+	"math"
+	"slices"
+
+	"github.com/epsilon-db/epsilon/codecs"
+)
+
+// sampleSize is the number of positions features sample in each chunk.
+const sampleSize = 1024
+
+// Features describes one chunk. They are computed once from a sample of
+// the chunk, and Inputs turns them into model inputs for any bound without
+// touching the chunk again.
+type Features struct {
+	// Count is the number of values in the chunk; Valid the share of them
+	// that are finite and not the fill value.
+	Count int
+	Valid float64
+	// Lo and Hi are the exact min and max of the valid values.
+	Lo, Hi float64
+	// Std is the standard deviation of the sampled valid values.
+	Std float64
+	// ZeroShare is the share of sampled values that are exactly 0, and
+	// ConstShare the share whose Lorenzo neighbourhood is constant.
+	ConstShare, ZeroShare float64
+	// Slope is log2 of the ratio of mean |lag-2| to mean |lag-1|
+	// differences along the fastest dimension: about 1 for smooth fields,
+	// 0 for noise.
+	Slope float64
+	// F64 is set for float64 chunks.
+	F64 bool
+	// Lorenzo holds the sorted Lorenzo prediction residuals of the sample,
+	// predicted from original values; Interp the sorted residuals of
+	// linear interpolation between the two neighbours along the fastest
+	// dimension.
+	Lorenzo, Interp []float64
+	// WindowVar holds the sample variances of randomly placed SSIM windows
+	// in the 2-D slices along the two fastest dimensions.
+	WindowVar []float64
+}
+
+// sampleWindows is the number of SSIM windows features sample per chunk.
+const sampleWindows = 32
+
+// Empty reports whether the chunk has no valid value.
+func (f *Features) Empty() bool { return f.Valid == 0 || f.Lo > f.Hi }
+
+// computeFeatures samples the chunk vals of the given shape. fill, when not
+// nil, is compared in the chunk's precision.
+func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Features {
+	f := &Features{Count: len(vals), F64: f64, Lo: math.Inf(1), Hi: math.Inf(-1)}
+	valid := func(v float64) bool { return v-v == 0 && (fill == nil || v != *fill) }
+	nValid := 0
+	for _, v := range vals {
+		if valid(v) {
+			nValid++
+			f.Lo = min(f.Lo, v)
+			f.Hi = max(f.Hi, v)
+		}
+	}
+	if len(vals) > 0 {
+		f.Valid = float64(nValid) / float64(len(vals))
+	}
+	if nValid == 0 {
+		return f
+	}
+
+	// The predictor geometry follows the lorenzo codec: size-1 dimensions
+	// dropped, the last three kept as predictor dimensions.
+	var dims []int
+	for _, d := range shape {
+		if d > 1 {
+			dims = append(dims, d)
+		}
+	}
+	if len(dims) == 0 {
+		dims = []int{1}
+	}
+	strides := make([]int, len(dims))
+	s := 1
+	for i := len(dims) - 1; i >= 0; i-- {
+		strides[i] = s
+		s *= dims[i]
+	}
+	pred := min(len(dims), 3)
+	first := len(dims) - pred
+	cols := dims[len(dims)-1]
+
+	rng := uint64(0x9e3779b97f4a7c15)
+	next := func(n int) int {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return int(rng % uint64(n))
+	}
+	idx := make([]int, len(dims))
+	var sum, sumSq, lag1, lag2 float64
+	var n, consts, zeros, nLag int
+	for range sampleSize {
+		for d := range dims {
+			lo := 0
+			if d >= first && dims[d] > 1 {
+				lo = 1
+			}
+			idx[d] = lo + next(max(dims[d]-lo, 1))
+		}
+		at := 0
+		for d := range dims {
+			at += idx[d] * strides[d]
+		}
+		x := vals[at]
+		if !valid(x) {
+			continue
+		}
+		n++
+		sum += x
+		sumSq += x * x
+		if x == 0 {
+			zeros++
+		}
+		// Lorenzo: inclusion-exclusion over the predictor dimensions.
+		p, ok, allSame := 0.0, true, true
+		for mask := 1; mask < 1<<pred; mask++ {
+			off, sign := 0, -1.0
+			for b := range pred {
+				if mask&(1<<b) != 0 {
+					off += strides[first+b]
+					sign = -sign
+				}
+			}
+			v := vals[at-off]
+			if !valid(v) {
+				ok = false
+				break
+			}
+			if v != x {
+				allSame = false
+			}
+			p += sign * v
+		}
+		if ok {
+			f.Lorenzo = append(f.Lorenzo, x-p)
+			if allSame {
+				consts++
+			}
+		}
+		c := idx[len(idx)-1]
+		if c >= 1 && c+1 < cols {
+			l, r := vals[at-1], vals[at+1]
+			if valid(l) && valid(r) {
+				f.Interp = append(f.Interp, x-(l+r)/2)
+				lag1 += math.Abs(x - l)
+				if c >= 2 && valid(vals[at-2]) {
+					lag2 += math.Abs(x - vals[at-2])
+					nLag++
+				}
+			}
+		}
+	}
+	if n > 0 {
+		mean := sum / float64(n)
+		f.Std = math.Sqrt(max(sumSq/float64(n)-mean*mean, 0))
+		f.ConstShare = float64(consts) / float64(n)
+		f.ZeroShare = float64(zeros) / float64(n)
+	}
+	if lag1 > 0 && lag2 > 0 {
+		f.Slope = math.Log2(lag2 / lag1)
+	}
+	slices.Sort(f.Lorenzo)
+	slices.Sort(f.Interp)
+	f.sampleWindowVar(vals, shape, valid, next)
+	return f
+}
+
+// sampleWindowVar fills WindowVar from windows that hold only valid values.
+func (f *Features) sampleWindowVar(vals []float64, shape []int, valid func(float64) bool, next func(int) int) {
+	if len(shape) < 2 {
+		return
+	}
+	rows, cols := shape[len(shape)-2], shape[len(shape)-1]
+	w := min(SSIMWindow, rows, cols)
+	if w < 2 {
+		return
+	}
+	slices := len(vals) / (rows * cols)
+	for range sampleWindows {
+		base := next(slices)*rows*cols + next(rows-w+1)*cols + next(cols-w+1)
+		var sum, sq float64
+		ok := true
+		for i := 0; i < w && ok; i++ {
+			for j := range w {
+				v := vals[base+i*cols+j]
+				if !valid(v) {
+					ok = false
+					break
+				}
+				sum += v
+				sq += v * v
+			}
+		}
+		if ok {
+			n := float64(w * w)
+			mean := sum / n
+			f.WindowVar = append(f.WindowVar, max(sq/n-mean*mean, 0)*n/(n-1))
+		}
+	}
+}
+
+// numInputs is the length of the vector Inputs returns.
+const numInputs = 20
+
+// inputNames names the model inputs, in order, for reports.
+var inputNames = [numInputs]string{
+	"log10(eb/range)", "log10(eb/chunk_range)", "log10(eb/lorenzo_q50)", "log10(eb/lorenzo_q90)",
+	"log10(eb/lorenzo_q99)", "lorenzo_zero_share", "lorenzo_entropy", "lorenzo_open_mse",
+	"log10(eb/interp_q50)", "interp_zero_share", "interp_entropy", "log10(std/range)",
+	"valid_share", "zero_share", "const_share", "slope", "log10(count)", "float64", "log10(chunk_range/range)",
+	"log10(ssim_deficit_estimate)",
+}
+
+// Inputs returns the model inputs of the chunk for absolute bound eb on an
+// array of value range valueRange.
+func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
+	dst = dst[:0]
+	lr := func(a, b float64) float64 {
+		if !(b > 0) {
+			return 12
+		}
+		return max(-12, min(12, math.Log10(a/b)))
+	}
+	chunkRange := f.Hi - f.Lo
+	absQ := func(r []float64, q float64) float64 {
+		if len(r) == 0 {
+			return 0
+		}
+		// Residuals are sorted by signed value, so take quantiles of |r|
+		// from a copy-free estimate: the larger tail of both ends.
+		lo := r[int(float64(len(r)-1)*(1-q)/2)]
+		hi := r[int(float64(len(r)-1)*(1+q)/2)]
+		return max(math.Abs(lo), math.Abs(hi))
+	}
+	p0L, hL, mseL := quantStats(f.Lorenzo, eb)
+	p0I, hI, _ := quantStats(f.Interp, eb)
+	f64 := 0.0
+	if f.F64 {
+		f64 = 1
+	}
+	dst = append(dst,
+		lr(eb, valueRange), lr(eb, chunkRange),
+		lr(eb, absQ(f.Lorenzo, 0.5)), lr(eb, absQ(f.Lorenzo, 0.9)), lr(eb, absQ(f.Lorenzo, 0.99)),
+		p0L, hL, mseL,
+		lr(eb, absQ(f.Interp, 0.5)), p0I, hI,
+		lr(f.Std, valueRange), f.Valid, f.ZeroShare, f.ConstShare, f.Slope,
+		math.Log10(float64(max(f.Count, 1))), f64, lr(chunkRange, valueRange),
+		f.ssimEstimate(eb, valueRange),
+	)
+	return dst
+}
+
+// quantStats quantizes the sorted residuals r with bins of 2 eb, as the
+// lorenzo codec does, and returns the share in bin 0, the entropy of the
+// bins in bits, and the mean squared quantization error over eb^2.
+func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
+	if len(r) == 0 || !(eb > 0) {
+		return 0, 0, 0
+	}
+	inv := 1 / (2 * eb)
+	n := float64(len(r))
+	var run int
+	var sq float64
+	prev := math.NaN()
+	flush := func() {
+		if run > 0 {
+			p := float64(run) / n
+			entropy -= p * math.Log2(p)
+		}
+	}
+	for _, x := range r {
+		q := math.Round(x * inv)
+		d := x - q*2*eb
+		sq += d * d
+		if q != prev {
+			flush()
+			prev, run = q, 0
+		}
+		run++
+		if q == 0 {
+			zero++
+		}
+	}
+	flush()
+	return zero / n, entropy, sq / n / (eb * eb)
+}
+
+// floatsOf converts raw little-endian values of a float dtype to float64.
+// The fill value, when set, is converted to the dtype and back so that it
+// compares equal to the converted values.
+func floatsOf(raw []byte, dt codecs.DType, fill *float64) ([]float64, *float64) {
+	var out []float64
+	switch dt {
+	case codecs.Float32:
+		out = make([]float64, len(raw)/4)
+		for i := range out {
+			b := raw[4*i:]
+			out[i] = float64(math.Float32frombits(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24))
+		}
+		if fill != nil {
+			v := float64(float32(*fill))
+			fill = &v
+		}
+	case codecs.Float64:
+		out = make([]float64, len(raw)/8)
+		for i := range out {
+			b := raw[8*i:]
+			out[i] = math.Float64frombits(uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+				uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56)
+		}
+	}
+	return out, fill
+}
+
+// ssimEstimate returns log10 of the SSIM deficit that errors uniform in
+// [-eb, eb] cause in the sampled windows, where for small errors
+// 1 - SSIM is about mse / (2 var + C2).
+func (f *Features) ssimEstimate(eb, valueRange float64) float64 {
+	if len(f.WindowVar) == 0 || !(valueRange > 0) {
+		return -12
+	}
+	c2 := (0.03 * valueRange) * (0.03 * valueRange)
+	var sum float64
+	for _, v := range f.WindowVar {
+		sum += 1 / (2*v + c2)
+	}
+	d := eb * eb / 3 * sum / float64(len(f.WindowVar))
+	if !(d > 0) {
+		return -12
+	}
+	return max(-12, min(12, math.Log10(d)))
+}

@@ -1,0 +1,219 @@
+package qos
+
+import (
+	"math"
+	"slices"
+)
+
+// Tree is one regression tree of a boosted ensemble, stored as flat arrays.
+// Node i is a leaf when Feature[i] < 0 and returns Value[i]; otherwise it
+// goes to Left[i] when x[Feature[i]] <= Threshold[i] and to Right[i] else.
+type Tree struct {
+	Feature   []int16   `json:"f"`
+	Threshold []float64 `json:"t"`
+	Left      []int32   `json:"l"`
+	Right     []int32   `json:"r"`
+	Value     []float64 `json:"v"`
+}
+
+func (t *Tree) predict(x []float64) float64 {
+	i := 0
+	for t.Feature[i] >= 0 {
+		if x[t.Feature[i]] <= t.Threshold[i] {
+			i = int(t.Left[i])
+		} else {
+			i = int(t.Right[i])
+		}
+	}
+	return t.Value[i]
+}
+
+// Boosted is a gradient-boosted ensemble of regression trees for squared
+// loss: Base plus the sum of the trees' outputs.
+type Boosted struct {
+	Base  float64 `json:"base"`
+	Trees []Tree  `json:"trees"`
+}
+
+func (b *Boosted) predict(x []float64) float64 {
+	y := b.Base
+	for i := range b.Trees {
+		y += b.Trees[i].predict(x)
+	}
+	return y
+}
+
+// boostParams sets the size of an ensemble.
+type boostParams struct {
+	Trees, Depth, MinLeaf int
+	Rate                  float64
+}
+
+var defaultBoost = boostParams{Trees: 120, Depth: 5, MinLeaf: 8, Rate: 0.1}
+
+const maxBins = 64
+
+// fitBoosted fits an ensemble to rows x (all of length numInputs) and
+// targets y with sample weights w (nil means 1). Splits are searched over
+// up to maxBins quantile thresholds per input.
+func fitBoosted(x [][]float64, y, w []float64, p boostParams) *Boosted {
+	n := len(y)
+	if w == nil {
+		w = make([]float64, n)
+		for i := range w {
+			w[i] = 1
+		}
+	}
+	var sw, swy float64
+	for i := range y {
+		sw += w[i]
+		swy += w[i] * y[i]
+	}
+	m := &Boosted{}
+	if n == 0 || sw == 0 {
+		return m
+	}
+	m.Base = swy / sw
+	nf := len(x[0])
+
+	// Bin every input once.
+	edges := make([][]float64, nf)
+	bins := make([][]uint8, nf)
+	col := make([]float64, n)
+	for f := range nf {
+		for i := range n {
+			col[i] = x[i][f]
+		}
+		sorted := slices.Clone(col)
+		slices.Sort(sorted)
+		var e []float64
+		for k := 1; k < maxBins; k++ {
+			v := sorted[k*(n-1)/maxBins]
+			if len(e) == 0 || v > e[len(e)-1] {
+				e = append(e, v)
+			}
+		}
+		edges[f] = e
+		bins[f] = make([]uint8, n)
+		for i := range n {
+			b, _ := slices.BinarySearch(e, col[i])
+			bins[f][i] = uint8(b)
+		}
+	}
+
+	pred := make([]float64, n)
+	for i := range pred {
+		pred[i] = m.Base
+	}
+	grad := make([]float64, n)
+	all := make([]int32, n)
+	for i := range all {
+		all[i] = int32(i)
+	}
+	for range p.Trees {
+		for i := range n {
+			grad[i] = y[i] - pred[i]
+		}
+		t := &Tree{}
+		growNode(t, all, bins, edges, grad, w, p, 0)
+		for i := range t.Value {
+			t.Value[i] *= p.Rate
+		}
+		for i := range n {
+			pred[i] += t.predict(x[i])
+		}
+		m.Trees = append(m.Trees, *t)
+	}
+	return m
+}
+
+// growNode appends a node for rows idx to t and returns its index.
+func growNode(t *Tree, idx []int32, bins [][]uint8, edges [][]float64, grad, w []float64, p boostParams, depth int) int32 {
+	var sw, sg float64
+	for _, i := range idx {
+		sw += w[i]
+		sg += w[i] * grad[i]
+	}
+	node := int32(len(t.Feature))
+	t.Feature = append(t.Feature, -1)
+	t.Threshold = append(t.Threshold, 0)
+	t.Left = append(t.Left, 0)
+	t.Right = append(t.Right, 0)
+	leaf := 0.0
+	if sw > 0 {
+		leaf = sg / sw
+	}
+	t.Value = append(t.Value, leaf)
+	if depth >= p.Depth || len(idx) < 2*p.MinLeaf {
+		return node
+	}
+
+	bestGain, bestF, bestBin := 1e-12, -1, 0
+	base := sg * sg / sw
+	var hw, hg [maxBins]float64
+	var hc [maxBins]int
+	for f := range bins {
+		clear(hw[:])
+		clear(hg[:])
+		clear(hc[:])
+		for _, i := range idx {
+			b := bins[f][i]
+			hw[b] += w[i]
+			hg[b] += w[i] * grad[i]
+			hc[b]++
+		}
+		var lw, lg float64
+		var lc int
+		for b := 0; b < len(edges[f]); b++ {
+			lw += hw[b]
+			lg += hg[b]
+			lc += hc[b]
+			rw, rg, rc := sw-lw, sg-lg, len(idx)-lc
+			if lc < p.MinLeaf || rc < p.MinLeaf || lw <= 0 || rw <= 0 {
+				continue
+			}
+			if gain := lg*lg/lw + rg*rg/rw - base; gain > bestGain {
+				bestGain, bestF, bestBin = gain, f, b
+			}
+		}
+	}
+	if bestF < 0 {
+		return node
+	}
+	var left, right []int32
+	for _, i := range idx {
+		if int(bins[bestF][i]) <= bestBin {
+			left = append(left, i)
+		} else {
+			right = append(right, i)
+		}
+	}
+	t.Feature[node] = int16(bestF)
+	t.Threshold[node] = edges[bestF][bestBin]
+	l := growNode(t, left, bins, edges, grad, w, p, depth+1)
+	r := growNode(t, right, bins, edges, grad, w, p, depth+1)
+	t.Left[node], t.Right[node] = l, r
+	return node
+}
+
+// validTree checks the structure of a decoded tree so that predict cannot
+// index out of range or loop.
+func validTree(t *Tree, inputs int) bool {
+	n := len(t.Feature)
+	if n == 0 || len(t.Threshold) != n || len(t.Left) != n || len(t.Right) != n || len(t.Value) != n {
+		return false
+	}
+	for i := range n {
+		if math.IsNaN(t.Value[i]) || math.IsInf(t.Value[i], 0) {
+			return false
+		}
+		if t.Feature[i] < 0 {
+			continue
+		}
+		// Children come after their parent, so a walk always ends.
+		if int(t.Feature[i]) >= inputs || int(t.Left[i]) <= i || int(t.Right[i]) <= i || int(t.Left[i]) >= n || int(t.Right[i]) >= n {
+			return false
+		}
+	}
+	return true
+}

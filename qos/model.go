@@ -1,0 +1,295 @@
+package qos
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"sort"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Model file format, version 1. All integers are little-endian.
+//
+//	offset  size  field
+//	0       4     magic "EPSQ"
+//	4       2     format version, 1
+//	6       2     reserved, zero
+//	8       4     body length in bytes (uint32)
+//	12      4     CRC-32C (Castagnoli) of the body
+//	16      ...   body: one zstd frame holding a JSON document
+//
+// The JSON document is modelDoc: the number and names of the inputs (which
+// must match numInputs and inputNames of this build), and for every codec
+// name a mixture of experts: the gate (input means and scales, expert
+// centroids and the temperature) and, per expert, three boosted tree
+// ensembles that predict from Inputs: mse/eb^2, ln(stream bytes per value)
+// and ln(1 - SSIM). ReadModel rejects another magic or version, a length or
+// checksum that does not match, and a document whose inputs or trees do not
+// fit this build. TestModelGolden pins the header layout.
+
+// ModelVersion is the model file format version this build reads and writes.
+const ModelVersion = 1
+
+var modelMagic = [4]byte{'E', 'P', 'S', 'Q'}
+
+const modelHeaderLen = 16
+
+// ErrModelFormat marks a model file that is corrupt or has another format
+// version.
+var ErrModelFormat = errors.New("invalid qos model file")
+
+// Model predicts, per codec, the error and size of a chunk under a bound.
+type Model struct {
+	doc modelDoc
+}
+
+type modelDoc struct {
+	Inputs     int                    `json:"inputs"`
+	InputNames []string               `json:"input_names"`
+	Codecs     map[string]*CodecModel `json:"codecs"`
+	// TrainedOn lists the arrays the model was trained on.
+	TrainedOn []string `json:"trained_on"`
+}
+
+// CodecModel is the mixture of experts of one codec: the gate weighs each
+// expert by the Gaussian kernel of the distance between the chunk's
+// standardized inputs at the reference bound (the array's value range) and
+// the expert's centroid.
+type CodecModel struct {
+	Mean      []float64   `json:"mean"`
+	Scale     []float64   `json:"scale"`
+	Centroids [][]float64 `json:"centroids"`
+	Tau       float64     `json:"tau"`
+	Experts   []Expert    `json:"experts"`
+}
+
+// Expert holds the three ensembles of one expert.
+type Expert struct {
+	MSE   *Boosted `json:"mse"`
+	Bytes *Boosted `json:"bytes"`
+	SSIM  *Boosted `json:"ssim"`
+}
+
+// Prediction is the predicted outcome for one chunk and bound.
+type Prediction struct {
+	// MSE is the mean squared error per valid value.
+	MSE float64
+	// Bytes is the stream size.
+	Bytes float64
+	// SSIMDeficit is 1 - mean window SSIM of the chunk's slices.
+	SSIMDeficit float64
+}
+
+// Codecs returns the codec names the model covers, sorted.
+func (m *Model) Codecs() []string {
+	names := make([]string, 0, len(m.doc.Codecs))
+	for n := range m.doc.Codecs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TrainedOn returns the names of the arrays the model was trained on.
+func (m *Model) TrainedOn() []string { return m.doc.TrainedOn }
+
+func (m *Model) codec(name string) (*CodecModel, error) {
+	cm, ok := m.doc.Codecs[name]
+	if !ok {
+		return nil, fmt.Errorf("the qos model has no predictor for codec %q (it covers %v): retrain it with epsilon qos train", name, m.Codecs())
+	}
+	return cm, nil
+}
+
+// gate returns the expert weights for the chunk with reference inputs ref.
+func (cm *CodecModel) gate(ref []float64, w []float64) []float64 {
+	w = w[:0]
+	if len(cm.Experts) == 1 {
+		return append(w, 1)
+	}
+	var total float64
+	for _, c := range cm.Centroids {
+		var d2 float64
+		for i, v := range ref {
+			z := (v - cm.Mean[i]) / cm.Scale[i]
+			d2 += (z - c[i]) * (z - c[i])
+		}
+		w = append(w, d2)
+	}
+	minD := math.Inf(1)
+	for _, d := range w {
+		minD = min(minD, d)
+	}
+	for i, d := range w {
+		w[i] = math.Exp(-(d - minD) / (2 * cm.Tau * cm.Tau))
+		total += w[i]
+	}
+	for i := range w {
+		w[i] /= total
+	}
+	return w
+}
+
+// predictor evaluates a CodecModel for one chunk at many bounds, reusing
+// the gate weights.
+type predictor struct {
+	cm      *CodecModel
+	f       *Features
+	vr      float64
+	weights []float64
+	x       []float64
+}
+
+func newPredictor(cm *CodecModel, f *Features, valueRange float64) *predictor {
+	p := &predictor{cm: cm, f: f, vr: valueRange}
+	p.x = f.Inputs(p.x, valueRange, valueRange)
+	p.weights = cm.gate(p.x, nil)
+	return p
+}
+
+func (p *predictor) predict(eb float64) Prediction {
+	p.x = p.f.Inputs(p.x, eb, p.vr)
+	var mseRatio, lnBytes, lnDef float64
+	for k, w := range p.weights {
+		if w < 1e-6 {
+			continue
+		}
+		e := &p.cm.Experts[k]
+		mseRatio += w * e.MSE.predict(p.x)
+		lnBytes += w * e.Bytes.predict(p.x)
+		lnDef += w * e.SSIM.predict(p.x)
+	}
+	n := float64(max(p.f.Count, 1))
+	return Prediction{
+		MSE:         max(mseRatio, 0) * eb * eb,
+		Bytes:       math.Exp(lnBytes) * n,
+		SSIMDeficit: math.Exp(lnDef),
+	}
+}
+
+// MarshalBinary encodes the model in the model file format.
+func (m *Model) MarshalBinary() ([]byte, error) {
+	js, err := json.Marshal(&m.doc)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression))
+	if err != nil {
+		return nil, err
+	}
+	body := enc.EncodeAll(js, nil)
+	_ = enc.Close()
+	out := make([]byte, modelHeaderLen, modelHeaderLen+len(body))
+	copy(out, modelMagic[:])
+	binary.LittleEndian.PutUint16(out[4:], ModelVersion)
+	binary.LittleEndian.PutUint32(out[8:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(out[12:], crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
+	return append(out, body...), nil
+}
+
+// ReadModel decodes a model file. Errors wrap ErrModelFormat.
+func ReadModel(b []byte) (*Model, error) {
+	if len(b) < modelHeaderLen {
+		return nil, fmt.Errorf("%w: %d bytes, the header alone is %d", ErrModelFormat, len(b), modelHeaderLen)
+	}
+	if !bytes.Equal(b[:4], modelMagic[:]) {
+		return nil, fmt.Errorf("%w: magic %q, expected %q", ErrModelFormat, b[:4], modelMagic[:])
+	}
+	if v := binary.LittleEndian.Uint16(b[4:]); v != ModelVersion {
+		return nil, fmt.Errorf("%w: format version %d, this build reads version %d: retrain the model with epsilon qos train", ErrModelFormat, v, ModelVersion)
+	}
+	if r := binary.LittleEndian.Uint16(b[6:]); r != 0 {
+		return nil, fmt.Errorf("%w: reserved header bytes are %#x, expected 0", ErrModelFormat, r)
+	}
+	body := b[modelHeaderLen:]
+	if n := binary.LittleEndian.Uint32(b[8:]); int64(n) != int64(len(body)) {
+		return nil, fmt.Errorf("%w: header gives a body of %d bytes, the file has %d", ErrModelFormat, n, len(body))
+	}
+	if want, got := binary.LittleEndian.Uint32(b[12:]), crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)); want != got {
+		return nil, fmt.Errorf("%w: checksum %#08x does not match the stored %#08x", ErrModelFormat, got, want)
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20))
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	js, err := dec.DecodeAll(body, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: body: %v", ErrModelFormat, err)
+	}
+	m := &Model{}
+	if err := json.Unmarshal(js, &m.doc); err != nil {
+		return nil, fmt.Errorf("%w: body: %v", ErrModelFormat, err)
+	}
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrModelFormat, err)
+	}
+	return m, nil
+}
+
+func (m *Model) validate() error {
+	d := &m.doc
+	if d.Inputs != numInputs || len(d.InputNames) != numInputs {
+		return fmt.Errorf("the model has %d inputs, this build computes %d", d.Inputs, numInputs)
+	}
+	for i, n := range d.InputNames {
+		if n != inputNames[i] {
+			return fmt.Errorf("model input %d is %q, this build computes %q", i, n, inputNames[i])
+		}
+	}
+	if len(d.Codecs) == 0 {
+		return errors.New("the model covers no codec")
+	}
+	for name, cm := range d.Codecs {
+		if cm == nil || len(cm.Experts) == 0 || len(cm.Mean) != numInputs || len(cm.Scale) != numInputs || !(cm.Tau > 0) {
+			return fmt.Errorf("codec %q: gate or experts missing", name)
+		}
+		if len(cm.Experts) > 1 && len(cm.Centroids) != len(cm.Experts) {
+			return fmt.Errorf("codec %q: %d experts but %d centroids", name, len(cm.Experts), len(cm.Centroids))
+		}
+		for _, c := range cm.Centroids {
+			if len(c) != numInputs {
+				return fmt.Errorf("codec %q: a centroid has %d inputs, expected %d", name, len(c), numInputs)
+			}
+		}
+		for _, s := range cm.Scale {
+			if !(s > 0) {
+				return fmt.Errorf("codec %q: gate scale %v must be positive", name, s)
+			}
+		}
+		for k, e := range cm.Experts {
+			for _, b := range []*Boosted{e.MSE, e.Bytes, e.SSIM} {
+				if b == nil {
+					return fmt.Errorf("codec %q expert %d: an ensemble is missing", name, k)
+				}
+				for i := range b.Trees {
+					if !validTree(&b.Trees[i], numInputs) {
+						return fmt.Errorf("codec %q expert %d tree %d is malformed", name, k, i)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// defaultModelFile is the model trained on the real fields. Rebuild it with
+// the command in model/README.md.
+//
+//go:embed model/default.qosm
+var defaultModelFile []byte
+
+// DefaultModel returns the model embedded in the binary.
+func DefaultModel() (*Model, error) {
+	m, err := ReadModel(defaultModelFile)
+	if err != nil {
+		return nil, fmt.Errorf("embedded qos model: %w", err)
+	}
+	return m, nil
+}

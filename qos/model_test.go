@@ -1,0 +1,86 @@
+package qos
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"hash/crc32"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestDefaultModelLoads(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	require.Contains(t, m.Codecs(), "lorenzo")
+	require.NotEmpty(t, m.TrainedOn())
+}
+
+func TestModelRoundTrip(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	b, err := m.MarshalBinary()
+	require.NoError(t, err)
+	m2, err := ReadModel(b)
+	require.NoError(t, err)
+	require.Equal(t, m.doc, m2.doc)
+}
+
+func TestModelGolden(t *testing.T) {
+	// The header of the model file format, version 1: magic, version,
+	// reserved zero.
+	require.Equal(t, "4550535101000000", hex.EncodeToString(defaultModelFile[:8]))
+	require.Equal(t, uint32(len(defaultModelFile)-16), binary.LittleEndian.Uint32(defaultModelFile[8:]))
+	require.Equal(t, crc32.Checksum(defaultModelFile[16:], crc32.MakeTable(crc32.Castagnoli)), binary.LittleEndian.Uint32(defaultModelFile[12:]))
+}
+
+func TestReadModelRejects(t *testing.T) {
+	good := defaultModelFile
+	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	cases := map[string]struct {
+		file []byte
+		msg  string
+	}{
+		"empty":     {nil, "the header alone is 16"},
+		"magic":     {mutate(func(b []byte) []byte { b[0] = 'X'; return b }), "magic"},
+		"version":   {mutate(func(b []byte) []byte { b[4] = 2; return b }), "format version 2, this build reads version 1"},
+		"reserved":  {mutate(func(b []byte) []byte { b[6] = 1; return b }), "reserved"},
+		"truncated": {good[:len(good)-10], "the file has"},
+		"bit flip":  {mutate(func(b []byte) []byte { b[len(b)/2] ^= 4; return b }), "checksum"},
+	}
+	for name, c := range cases {
+		_, err := ReadModel(c.file)
+		require.ErrorContains(t, err, c.msg, name)
+		require.True(t, errors.Is(err, ErrModelFormat), name)
+	}
+}
+
+func TestReadModelRejectsBadTrees(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	// A child index pointing back at its parent would loop forever.
+	tree := &m.doc.Codecs["lorenzo"].Experts[0].MSE.Trees[0]
+	tree.Left[0] = 0
+	b, err := m.MarshalBinary()
+	require.NoError(t, err)
+	_, err = ReadModel(b)
+	require.ErrorContains(t, err, "malformed")
+	require.ErrorIs(t, err, ErrModelFormat)
+}
+
+func FuzzReadModel(f *testing.F) {
+	f.Add(defaultModelFile[:64])
+	f.Add([]byte("EPSQ\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ReadModel(b)
+		if err == nil {
+			// A model that loads must predict without panicking.
+			f := &Features{Count: 10, Valid: 1, Lo: 0, Hi: 1, Lorenzo: []float64{-0.1, 0, 0.1}}
+			for _, name := range m.Codecs() {
+				cm, _ := m.codec(name)
+				newPredictor(cm, f, 1).predict(1e-3)
+			}
+		}
+	})
+}

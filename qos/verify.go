@@ -1,0 +1,399 @@
+package qos
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/epsilon-db/epsilon/chunk"
+	"github.com/epsilon-db/epsilon/store"
+)
+
+// verifier measures an imported array against its target and re-encodes
+// the chunks that a correction changes.
+type verifier struct {
+	db        *store.DB
+	name      string
+	in        *source
+	grid      *chunk.Grid
+	t         Target
+	vr        float64
+	rawBytes  float64
+	chunks    []*planChunk
+	coords    [][]int
+	bounds    []float64
+	table     *boundTable
+	res       *Result
+	maxRounds int
+	cm        *CodecModel
+
+	outcomes []outcome
+	stale    []bool
+}
+
+// measure updates the outcomes of stale chunks and returns the metric of
+// the whole array.
+func (v *verifier) measure() (float64, error) {
+	if v.outcomes == nil {
+		v.outcomes = make([]outcome, len(v.chunks))
+		v.stale = make([]bool, len(v.chunks))
+		for i := range v.stale {
+			v.stale[i] = true
+		}
+	}
+	st, err := v.db.Stat(v.name)
+	if err != nil {
+		return 0, err
+	}
+	sizes := map[string]int64{}
+	for _, c := range st.Chunks {
+		sizes[coordsKey(c.Coords)] = c.StoredBytes
+	}
+	for i, c := range v.coords {
+		if !v.stale[i] {
+			continue
+		}
+		region := v.grid.ChunkRegion(c)
+		orig, err := v.in.chunk(c, region)
+		if err != nil {
+			return 0, err
+		}
+		dec := make([]byte, len(orig.Raw))
+		if err := v.db.Read(v.name, region, dec); err != nil {
+			return 0, err
+		}
+		decVals, fillT := floatsOf(dec, v.in.dtype, v.in.fill)
+		o := outcome{Bytes: int(sizes[coordsKey(c)])}
+		for j, x := range orig.Vals {
+			if x-x != 0 || (fillT != nil && x == *fillT) {
+				continue
+			}
+			d := math.Abs(x - decVals[j])
+			o.SqErr += d * d
+			o.MaxErr = max(o.MaxErr, d)
+			o.Count++
+		}
+		if v.t.Metric == SSIMMetric {
+			o.SSIMSum, o.Windows, _ = ssimSum(orig.Vals, decVals, region.Shape(), v.vr, fillT)
+		}
+		v.outcomes[i] = o
+		v.stale[i] = false
+	}
+	var sq, maxErr, ssim, bytes float64
+	var count, windows int
+	for _, o := range v.outcomes {
+		sq += o.SqErr
+		count += o.Count
+		maxErr = max(maxErr, o.MaxErr)
+		ssim += o.SSIMSum
+		windows += o.Windows
+		bytes += float64(o.Bytes)
+	}
+	switch v.t.Metric {
+	case PSNRMetric:
+		return PSNR(v.vr, math.Sqrt(sq/float64(max(count, 1)))), nil
+	case NRMSEMetric:
+		return math.Sqrt(sq/float64(max(count, 1))) / v.vr, nil
+	case MaxErrMetric:
+		return maxErr, nil
+	case RatioMetric:
+		return v.rawBytes / bytes, nil
+	}
+	shape := v.in.shape
+	cs := v.grid.ChunkShape()
+	if cs[len(cs)-1] == shape[len(shape)-1] && cs[len(cs)-2] == shape[len(shape)-2] {
+		// Chunks hold whole slices, so their windows are the array's.
+		return ssim / float64(max(windows, 1)), nil
+	}
+	return v.wholeSSIM()
+}
+
+// wholeSSIM computes SSIM2D slice by slice from the input and the store.
+func (v *verifier) wholeSSIM() (float64, error) {
+	shape := v.in.shape
+	nd := len(shape)
+	lead := chunk.Shape(shape[:nd-2]).Count()
+	var sum float64
+	var windows int
+	var s ssimScratch
+	for k := range lead {
+		start := make([]int, nd)
+		end := append([]int(nil), shape...)
+		rem := k
+		for d := nd - 3; d >= 0; d-- {
+			start[d] = rem % shape[d]
+			end[d] = start[d] + 1
+			rem /= shape[d]
+		}
+		region := chunk.Region{Start: start, Stop: end}
+		orig, err := v.in.read(region)
+		if err != nil {
+			return 0, err
+		}
+		dec := make([]byte, len(orig))
+		if err := v.db.Read(v.name, region, dec); err != nil {
+			return 0, err
+		}
+		ov, fillT := floatsOf(orig, v.in.dtype, v.in.fill)
+		dv, _ := floatsOf(dec, v.in.dtype, nil)
+		ws, wn := s.slice(ov, dv, shape[nd-2], shape[nd-1], v.vr, fillT)
+		sum += ws
+		windows += wn
+	}
+	return sum / float64(max(windows, 1)), nil
+}
+
+// rewrite re-encodes chunk i with bound eb.
+func (v *verifier) rewrite(i int, eb float64) error {
+	v.bounds[i] = eb
+	v.table.set(v.coords[i], eb)
+	region := v.grid.ChunkRegion(v.coords[i])
+	raw, err := v.in.read(region)
+	if err != nil {
+		return err
+	}
+	if err := v.db.Write(v.name, region, raw); err != nil {
+		return err
+	}
+	v.stale[i] = true
+	v.res.Compressions++
+	return nil
+}
+
+// run measures and corrects until the target is met.
+func (v *verifier) run() error {
+	relaxed := false
+	for round := 0; ; round++ {
+		got, err := v.measure()
+		if err != nil {
+			return err
+		}
+		v.res.Achieved, v.res.Measured, v.res.Rounds = got, true, round
+		if v.t.met(got) {
+			if relaxed || round >= v.maxRounds || !v.slack(got) {
+				return nil
+			}
+			// The target is met with room to spare: spend it once, and
+			// let the next rounds correct if that overshoots.
+			relaxed = true
+			if _, err := v.correct(got, true); err != nil {
+				return err
+			}
+			continue
+		}
+		if round >= v.maxRounds {
+			return v.fallback(got)
+		}
+		changed, err := v.correct(got, false)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return v.fallback(got)
+		}
+	}
+}
+
+// measuredCost returns the chunk's measured additive cost and size.
+func (v *verifier) measuredCost(i int) (cost, size float64) {
+	o := v.outcomes[i]
+	if v.t.Metric == SSIMMetric {
+		if o.Windows == 0 {
+			return 0, float64(o.Bytes)
+		}
+		return (1 - o.SSIMSum/float64(o.Windows)) * v.chunks[i].windows, float64(o.Bytes)
+	}
+	return o.SqErr, float64(o.Bytes)
+}
+
+// slack reports whether a met target leaves enough room that relaxing the
+// bounds is worth a correction round.
+func (v *verifier) slack(got float64) bool {
+	t := v.t
+	switch t.Metric {
+	case PSNRMetric:
+		return got > t.Value+0.5
+	case NRMSEMetric:
+		return got < 0.94*t.Value
+	case SSIMMetric:
+		return 1-got < 0.85*(1-t.Value)
+	case RatioMetric:
+		return got > 1.05*t.Value
+	}
+	return false
+}
+
+// correct re-plans with the predictions calibrated by the measurements and
+// re-encodes the chunks whose bound changes. Without relax, bounds only
+// move toward meeting the target; with relax they move either way.
+func (v *verifier) correct(got float64, relax bool) (bool, error) {
+	t := v.t
+	limitSize := t.Metric == RatioMetric
+	budget := t.budget(v.chunks, v.vr, v.rawBytes)
+	var local float64
+	curves := make([]*curve, len(v.chunks))
+	lo := make([]int, len(v.chunks))
+	hi := make([]int, len(v.chunks))
+	for i, c := range v.chunks {
+		p := newPredictor(v.cm, c.feat, v.vr)
+		at := p.predict(v.bounds[i])
+		mc, ms := v.measuredCost(i)
+		local += mc
+		costScale, sizeScale := 1.0, 1.0
+		if pc := t.chunkCost(c, at); pc > 0 && mc > 0 {
+			costScale = mc / pc
+		}
+		if at.Bytes > 0 && ms > 0 {
+			sizeScale = ms / at.Bytes
+		}
+		grid := gridAround(max(v.bounds[i], 1e-300), 1, 12)
+		cv := &curve{bounds: grid, cost: make([]float64, len(grid)), size: make([]float64, len(grid))}
+		for j, eb := range grid {
+			pr := p.predict(eb)
+			cv.size[j] = pr.Bytes * sizeScale
+			// Both the squared error and, for small errors, the SSIM
+			// deficit grow as eb^2 from the measured point; that shape is
+			// more reliable than the model's away from its training data.
+			cv.cost[j] = mc * (eb / v.bounds[i]) * (eb / v.bounds[i])
+			if mc == 0 {
+				cv.cost[j] = t.chunkCost(c, pr) * costScale
+			}
+		}
+		center := len(grid) / 2
+		cv.cost[center], cv.size[center] = mc, ms
+		cv.monotone()
+		curves[i] = cv
+		// Move only toward the target, so a correction never undoes what
+		// the measurement confirmed.
+		switch {
+		case relax:
+			lo[i], hi[i] = 0, len(grid)-1
+		case limitSize:
+			lo[i], hi[i] = center, len(grid)-1
+		default:
+			lo[i], hi[i] = 0, center
+		}
+	}
+	if t.Metric == SSIMMetric {
+		// The per-chunk windows may miss windows across chunk borders:
+		// scale the budget by how far the whole-array SSIM is from theirs.
+		var weight float64
+		for _, c := range v.chunks {
+			weight += c.windows
+		}
+		if whole := (1 - got) * weight; whole > 0 && local > 0 {
+			budget *= local / whole
+		}
+	}
+	budget *= 0.98
+	choice, ok := allocate(curves, budget, limitSize, lo, hi)
+	if !ok && !relax {
+		// The calibrated curves cannot meet the target within a decade:
+		// move every chunk a full decade toward it.
+		for i := range choice {
+			if limitSize {
+				choice[i] = hi[i]
+			} else {
+				choice[i] = lo[i]
+			}
+		}
+	}
+	changed := false
+	for i, cv := range curves {
+		if eb := cv.bounds[choice[i]]; choice[i] != len(cv.bounds)/2 {
+			if err := v.rewrite(i, eb); err != nil {
+				return false, err
+			}
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+// fallback applies a correction that is sure to meet the target, or
+// reports that none exists.
+func (v *verifier) fallback(got float64) error {
+	t := v.t
+	var err error
+	switch t.Metric {
+	case PSNRMetric, NRMSEMetric:
+		// |x - x'| <= eb for every value bounds the RMSE by eb.
+		safe := math.Sqrt(t.mseBudget(v.vr))
+		for i := range v.chunks {
+			if v.bounds[i] > safe {
+				if err := v.rewrite(i, safe); err != nil {
+					return err
+				}
+			}
+		}
+	case SSIMMetric:
+		// Store the chunks with the largest deficit losslessly until the
+		// rest fit the budget, then all of them if that is not enough.
+		order := make([]int, len(v.chunks))
+		for i := range order {
+			order[i] = i
+		}
+		sort.Slice(order, func(a, b int) bool {
+			ca, _ := v.measuredCost(order[a])
+			cb, _ := v.measuredCost(order[b])
+			return ca > cb
+		})
+		var total float64
+		for i := range v.chunks {
+			c, _ := v.measuredCost(i)
+			total += c
+		}
+		budget := t.budget(v.chunks, v.vr, v.rawBytes)
+		for _, i := range order {
+			if total <= budget*0.9 {
+				break
+			}
+			c, _ := v.measuredCost(i)
+			total -= c
+			if err := v.rewrite(i, 0); err != nil {
+				return err
+			}
+		}
+		if got, err = v.measure(); err != nil {
+			return err
+		}
+		if !t.met(got) {
+			for i := range v.chunks {
+				if v.bounds[i] != 0 {
+					if err := v.rewrite(i, 0); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	case RatioMetric:
+		// Raise every bound tenfold, up to the value range, until the
+		// ratio is reached.
+		for range 4 {
+			for i := range v.chunks {
+				if eb := min(v.bounds[i]*10, v.vr); eb > v.bounds[i] {
+					if err := v.rewrite(i, eb); err != nil {
+						return err
+					}
+				}
+			}
+			if got, err = v.measure(); err != nil {
+				return err
+			}
+			if t.met(got) {
+				break
+			}
+		}
+	default:
+		return fmt.Errorf("%w: target %s not met after %d corrections, achieved %s=%.4g", ErrTargetUnreachable, t, v.res.Rounds, t.Metric, got)
+	}
+	final, err := v.measure()
+	if err != nil {
+		return err
+	}
+	v.res.Achieved = final
+	if !t.met(final) {
+		return fmt.Errorf("%w: target %s not met after %d corrections and the fallback, achieved %s=%.4g", ErrTargetUnreachable, t, v.res.Rounds, t.Metric, final)
+	}
+	return nil
+}
