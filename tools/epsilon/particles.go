@@ -25,8 +25,8 @@ func newParticlesCommand() *cobra.Command {
 
 type particlesImportOptions struct {
 	db, name, pos, vel, ids, dtype, idsDType string
-	box, link, bound, velBound, margin       float64
-	periodic, jsonOut                        bool
+	box, link, bound, velBound               float64
+	periodic, keepOrder, jsonOut             bool
 }
 
 func newParticlesImportCommand() *cobra.Command {
@@ -53,7 +53,7 @@ position coordinate within --bound of the original.`,
 	f.Float64Var(&o.link, "link", 0, "FoF linking length, in position units")
 	f.Float64Var(&o.bound, "bound", 0, "absolute error bound of position coordinates")
 	f.Float64Var(&o.velBound, "vel-bound", 0, "absolute error bound of velocity components (0: lossless)")
-	f.Float64Var(&o.margin, "margin", 0, fmt.Sprintf("fraction of --bound the correction may move a coordinate (default %g)", particles.DefaultMargin))
+	f.BoolVar(&o.keepOrder, "keep-order", false, "with --ids, store the original order too (export then writes it)")
 	f.BoolVar(&o.jsonOut, "json", false, "print the dataset metadata as JSON")
 	for _, name := range []string{"db", "name", "pos", "box", "link", "bound"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -96,7 +96,7 @@ func runParticlesImport(cmd *cobra.Command, o *particlesImportOptions) error {
 	}
 	defer db.Close()
 	info, err := particles.Write(db, o.name, ds, particles.Options{
-		Box: o.box, Periodic: o.periodic, Link: o.link, Bound: o.bound, VelocityBound: o.velBound, Margin: o.margin,
+		Box: o.box, Periodic: o.periodic, Link: o.link, Bound: o.bound, VelocityBound: o.velBound, KeepOrder: o.keepOrder,
 	})
 	if err != nil {
 		return err
@@ -104,8 +104,9 @@ func runParticlesImport(cmd *cobra.Command, o *particlesImportOptions) error {
 	if o.jsonOut {
 		return writeJSON(cmd.OutOrStdout(), info)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "imported %s: %d particles, bound %g (encoded at %g), correction: %d pairs, %d exact particles\n",
-		o.name, info.Count, info.Bound, info.EncodeBound, info.Correction.Pairs, info.Correction.ExactParticles)
+	c := info.Correction
+	fmt.Fprintf(cmd.OutOrStdout(), "imported %s: %d particles, bound %g, correction: %d pairs, %d particles moved, %d of them exact\n",
+		o.name, info.Count, info.Bound, c.Pairs, c.MovedParticles, c.ExactParticles)
 	return nil
 }
 
