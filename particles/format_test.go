@@ -17,7 +17,7 @@ func goldenCorrection() (*correction, [3][]float64) {
 	corr := &correction{
 		index: []int32{0, 1, 3},
 		level: []uint8{1, 3, levelExact},
-		steps: [][3]int64{{2, -2, 0}, {-32, 5, 1}, {0, -1, 0}},
+		steps: [][3]int64{{1, -1, 0}, {-16, 5, 1}, {0, -1, 0}},
 	}
 	return corr, dec
 }
@@ -26,20 +26,20 @@ func TestCorrectionGoldenBytes(t *testing.T) {
 	corr, dec := goldenCorrection()
 	got := appendCorrection(nil, corr)
 	// version 2; 3 particles at gaps 0 0 1 (indices 0, 1, 3); levels 1, 3
-	// and exact; zigzag steps +2 -2 0, -32 +5 +1, 0 -1 0.
-	assert.Equal(t, "02030000010103050403003f0a02000100", hex.EncodeToString(got))
+	// and exact; zigzag steps +1 -1 0, -16 +5 +1, 0 -1 0.
+	assert.Equal(t, "02030000010103050201001f0a02000100", hex.EncodeToString(got))
 
 	back, err := decodeCorrection(got, dec, codecs.Float32, 1e-3)
 	require.NoError(t, err)
 	assert.Equal(t, corr, back)
 
-	// Level 1 moves by steps of bound/2, level 3 by bound/32; the exact
+	// Level 1 moves by steps of the bound, level 3 by bound/16; the exact
 	// particle moves one float32 value down on y.
 	pos := [3][]float64{append([]float64(nil), dec[0]...), append([]float64(nil), dec[1]...), append([]float64(nil), dec[2]...)}
 	back.apply(pos, 0.5, codecs.Float32)
 	assert.Equal(t, []float64{1.5, 1.5, 3, 4}, pos[0])
-	assert.Equal(t, []float64{0, 0.25 + 5*0.5/32, 8, float64(math.Nextafter32(16, 0))}, pos[1])
-	assert.Equal(t, []float64{-1, -2 + 0.5/32, 10, 20}, pos[2])
+	assert.Equal(t, []float64{0, 0.25 + 5*0.5/16, 8, float64(math.Nextafter32(16, 0))}, pos[1])
+	assert.Equal(t, []float64{-1, -2 + 0.5/16, 10, 20}, pos[2])
 }
 
 func TestCorrectionRejectsCorruptData(t *testing.T) {
@@ -53,7 +53,7 @@ func TestCorrectionRejectsCorruptData(t *testing.T) {
 		"particle past end":  {2, 1, 4, 1, 0, 0, 0},
 		"level zero":         {2, 1, 0, 0, 0, 0, 0},
 		"level too high":     {2, 1, 0, levelExact + 1, 0, 0, 0},
-		"steps over limit":   {2, 1, 0, 1, 6, 0, 0}, // +3 steps at level 1
+		"steps over limit":   {2, 1, 0, 1, 4, 0, 0}, // +2 steps at level 1
 		"levels cut short":   {2, 2, 0, 0, 1},
 		"too many particles": {2, 5, 0, 0, 0, 0, 0},
 	}

@@ -13,6 +13,16 @@ import (
 // the particles of every pair still flagged exactly.
 const maxPlanRounds = 12
 
+// axisMasks are the sets of axes a refinement may move, fewest first.
+var axisMasks = []int{1, 2, 4, 7}
+
+// state is a particle's refinement, saved to try another.
+type state struct {
+	level uint8
+	steps [3]int64
+	pos   [3]float64
+}
+
 // planStats describes a planned correction.
 type planStats struct {
 	// Pairs is the number of pairs flagged for the positions as decoded.
@@ -42,10 +52,11 @@ func planCorrection(orig, dec [3][]float64, origLabels []int32, space Space, lin
 	steps := make(map[int32][3]int64)
 	cur := [3][]float64{slices.Clone(dec[0]), slices.Clone(dec[1]), slices.Clone(dec[2])}
 	st := &planStats{}
-	// raise moves particle i to the next level that keeps every coordinate
-	// within bound of the original, or to exact, and reports whether it
-	// moved.
-	raise := func(i int32, to int) bool {
+	// raise moves particle i to the first level from to on that keeps
+	// every coordinate within bound of the original, or to exact, and
+	// reports whether it moved. Only the axes in mask (bit d for axis d)
+	// move towards the original; the others keep their decoded values.
+	raise := func(i int32, to int, mask int) bool {
 		if int(level[i]) >= to {
 			return false
 		}
@@ -54,7 +65,11 @@ func planCorrection(orig, dec [3][]float64, origLabels []int32, space Space, lin
 			var v [3]float64
 			ok := true
 			for d := range 3 {
-				s[d], v[d] = refine(orig[d][i], dec[d][i], l, bound, dtype)
+				if mask&(1<<d) != 0 || l == levelExact {
+					s[d], v[d] = refine(orig[d][i], dec[d][i], l, bound, dtype)
+				} else {
+					v[d] = dec[d][i]
+				}
 				ok = ok && math.Abs(v[d]-orig[d][i]) <= bound
 			}
 			if ok || l == levelExact {
@@ -84,27 +99,63 @@ func planCorrection(orig, dec [3][]float64, origLabels []int32, space Space, lin
 		if st.Rounds == 1 {
 			st.Pairs = len(pairs)
 		}
-		// Each particle of a flagged pair goes one level up, once a round.
-		var flagged []int32
-		for _, p := range pairs {
-			flagged = append(flagged, p[0], p[1])
-		}
-		slices.Sort(flagged)
+		// A flagged pair takes its original status when one of its
+		// particles goes one level up, or else both; each particle goes up
+		// at most once a round.
 		moved := 0
-		for _, i := range slices.Compact(flagged) {
-			to := int(level[i]) + 1
+		up := make(map[int32]bool)
+		want := func(i, j int32) bool { return Linked(space.dist2(orig[0], orig[1], orig[2], int(i), int(j)), link) }
+		met := func(i, j int32) bool {
+			return Linked(space.dist2(cur[0], cur[1], cur[2], int(i), int(j)), link) == want(i, j)
+		}
+		next := func(i int32) int {
 			if st.Rounds >= maxPlanRounds {
-				to = levelExact
+				return levelExact
 			}
-			if raise(i, to) {
-				moved++
+			return int(level[i]) + 1
+		}
+		for _, p := range pairs {
+			i, j := p[0], p[1]
+			if met(i, j) {
+				continue
+			}
+			alone := false
+			for _, a := range p {
+				if up[a] {
+					continue
+				}
+				saved := state{level[a], steps[a], [3]float64{cur[0][a], cur[1][a], cur[2][a]}}
+				// Fewer moving axes first: a step count of 0 costs least.
+				for _, mask := range axisMasks {
+					if raise(a, next(a), mask) && met(i, j) {
+						up[a], alone = true, true
+						moved++
+						break
+					}
+					level[a], steps[a] = saved.level, saved.steps
+					for d := range 3 {
+						cur[d][a] = saved.pos[d]
+					}
+				}
+				if alone {
+					break
+				}
+			}
+			if alone {
+				continue
+			}
+			for _, a := range p {
+				if !up[a] && raise(a, next(a), 7) {
+					up[a] = true
+					moved++
+				}
 			}
 		}
 		if moved == 0 {
 			// No flagged pair has a particle left to refine, which the
 			// flagging rules out; store the changed groups exactly.
 			relabelled(origLabels, got.Labels, func(i int) {
-				if raise(int32(i), levelExact) {
+				if raise(int32(i), levelExact, 7) {
 					moved++
 				}
 			})

@@ -48,11 +48,9 @@ func Read(db *store.DB, name string, o ReadOptions) (*Dataset, *Info, error) {
 	}
 	n := info.Count
 	ds := &Dataset{DType: info.DType}
-	var pos [3][]float64
-	for d := range 3 {
-		if pos[d], err = readFloats(db, partName(name, posParts[d]), info.DType, n); err != nil {
-			return nil, nil, err
-		}
+	pos, err := ReadPositions(db, name, info)
+	if err != nil {
+		return nil, nil, err
 	}
 	if !o.NoCorrect {
 		if err := Correct(db, name, info, pos); err != nil {
@@ -98,6 +96,19 @@ func Read(db *store.DB, name string, o ReadOptions) (*Dataset, *Info, error) {
 		}
 	}
 	return ds, info, nil
+}
+
+// ReadPositions returns the decoded positions of dataset name in stored
+// order, without the correction.
+func ReadPositions(db *store.DB, name string, info *Info) ([3][]float64, error) {
+	var pos [3][]float64
+	for d := range 3 {
+		var err error
+		if pos[d], err = readFloats(db, partName(name, posParts[d]), info.DType, info.Count); err != nil {
+			return pos, err
+		}
+	}
+	return pos, nil
 }
 
 // readDeltas reads the byte array name of n values written by appendDeltas.

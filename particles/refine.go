@@ -8,8 +8,9 @@ import (
 
 // maxLevel is the finest refinement level. Level l (1 <= l <= maxLevel)
 // moves each coordinate of a particle from its decoded value by a whole
-// number of steps of Bound/2^(2l-1), which leaves it within half a step of
-// the original; levelExact restores the original values.
+// number of steps of Bound/4^(l-1), at most 4^(l-1) steps, which leaves a
+// moved coordinate within half a step of the original; levelExact restores
+// the original values.
 const (
 	maxLevel   = 4
 	levelExact = maxLevel + 1
@@ -27,11 +28,11 @@ type correction struct {
 }
 
 // levelStep returns the step of refinement level l for position bound b.
-func levelStep(b float64, l int) float64 { return b / float64(int64(1)<<(2*l-1)) }
+func levelStep(b float64, l int) float64 { return b / float64(int64(1)<<(2*l-2)) }
 
 // levelLimit is the largest step count of level l: a decoded value is
-// within the bound of the original, which is 2^(2l-1) steps.
-func levelLimit(l int) int64 { return int64(1) << (2*l - 1) }
+// within the bound of the original, which is 4^(l-1) steps.
+func levelLimit(l int) int64 { return int64(1) << (2*l - 2) }
 
 // refined returns the value steps level-l steps from the decoded value dec,
 // rounded to the dtype. The product is rounded on its own, so no machine
