@@ -290,4 +290,3 @@ func sz3Ratios(python, posPath string, link float64) map[float64]float64 {
 	}
 	return out
 }
-
