@@ -13,7 +13,7 @@ import (
 	"github.com/epsilon-db/epsilon/store"
 )
 
-func openStore(t *testing.T) *store.DB {
+func openStore(t testing.TB) *store.DB {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "db"), &store.Options{NoSync: true})
 	require.NoError(t, err)

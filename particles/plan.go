@@ -40,11 +40,10 @@ type planStats struct {
 //
 // Each round groups the corrected positions, and when the groups differ
 // from the original ones, flags the pairs whose linked status must flip
-// and refines both particles of each flagged pair one level further
-// towards the original. A refined particle is within half a level step of
-// its original, so pairs far from the linking length by more than the
-// steps take their original status; exact particles take it always, so the
-// rounds end. The decoder applies the same refinements with the same
+// and refines particles of each flagged pair one level further towards the
+// original. A refined axis is within half a level step of the original, so
+// finer levels restore pairs ever closer to the linking length. Exact
+// particles restore every pair, so the rounds end. The decoder applies the same refinements with the same
 // rounding, so the result is known here.
 func planCorrection(orig, dec [3][]float64, origLabels []int32, space Space, link, bound float64, dtype codecs.DType) (*correction, *planStats, error) {
 	n := len(orig[0])
@@ -100,8 +99,8 @@ func planCorrection(orig, dec [3][]float64, origLabels []int32, space Space, lin
 			st.Pairs = len(pairs)
 		}
 		// A flagged pair takes its original status when one of its
-		// particles goes one level up, or else both; each particle goes up
-		// at most once a round.
+		// particles goes one level up, or else both go up. Each particle
+		// goes up at most once a round.
 		moved := 0
 		up := make(map[int32]bool)
 		want := func(i, j int32) bool { return Linked(space.dist2(orig[0], orig[1], orig[2], int(i), int(j)), link) }
@@ -153,14 +152,14 @@ func planCorrection(orig, dec [3][]float64, origLabels []int32, space Space, lin
 		}
 		if moved == 0 {
 			// No flagged pair has a particle left to refine, which the
-			// flagging rules out; store the changed groups exactly.
+			// flagging rules out. Store the changed groups exactly.
 			relabelled(origLabels, got.Labels, func(i int) {
 				if raise(int32(i), levelExact, 7) {
 					moved++
 				}
 			})
 			if moved == 0 {
-				return nil, nil, fmt.Errorf("the correction cannot restore the groups of exact particles")
+				return nil, nil, fmt.Errorf("internal error: the correction failed to restore the original groups with every changed particle exact")
 			}
 		}
 	}
