@@ -46,11 +46,37 @@ type Options struct {
 	// VelocityBound is the absolute error bound of every velocity
 	// component; 0 stores velocities losslessly.
 	VelocityBound float64
-	// KeepOrder stores the original order of a set with ids, which Read
-	// then returns. Without it, a set with ids comes back in stored order,
-	// and the ids tell the particles apart. A set without ids always keeps
-	// its order.
-	KeepOrder bool
+	// Order selects whether Read returns the original order, which costs
+	// a stored permutation, or the stored order.
+	Order Order
+}
+
+// Order selects the order in which Read returns a dataset's particles.
+type Order int
+
+const (
+	// OrderAuto keeps the original order of a set without ids, and stores
+	// a set with ids in stored order, since the ids tell its particles
+	// apart.
+	OrderAuto Order = iota
+	// OrderOriginal keeps the original order.
+	OrderOriginal
+	// OrderStored returns the stored (Morton) order and stores no
+	// permutation.
+	OrderStored
+)
+
+// ParseOrder returns the Order named auto, original or stored.
+func ParseOrder(s string) (Order, error) {
+	switch s {
+	case "auto":
+		return OrderAuto, nil
+	case "original":
+		return OrderOriginal, nil
+	case "stored":
+		return OrderStored, nil
+	}
+	return 0, fmt.Errorf("invalid order %q: expected auto, original or stored", s)
 }
 
 // Info is the metadata of a stored particle dataset, kept as JSON in the
@@ -152,6 +178,9 @@ func (o *Options) validate(ds *Dataset) error {
 	hasVel := ds.VX != nil || ds.VY != nil || ds.VZ != nil
 	if hasVel && (len(ds.VX) != n || len(ds.VY) != n || len(ds.VZ) != n) {
 		add("velocities have %d, %d and %d values for %d particles", len(ds.VX), len(ds.VY), len(ds.VZ), n)
+	}
+	if o.Order < OrderAuto || o.Order > OrderStored {
+		add("invalid order %d: expected OrderAuto, OrderOriginal or OrderStored", o.Order)
 	}
 	if !(o.VelocityBound >= 0) || math.IsInf(o.VelocityBound, 0) {
 		add("invalid velocity bound %v: must be a finite number, 0 for lossless", o.VelocityBound)
@@ -304,7 +333,7 @@ func (w *writer) write(ds *Dataset, o Options) (*Info, error) {
 	info := &Info{
 		Version: FormatVersion, Count: n, DType: ds.DType,
 		Box: o.Box, Periodic: o.Periodic, Link: o.Link,
-		Bound: o.Bound, Curve: "morton", Ordered: ds.IDs == nil || o.KeepOrder,
+		Bound: o.Bound, Curve: "morton", Ordered: o.Order == OrderOriginal || (o.Order == OrderAuto && ds.IDs == nil),
 		VelocityBound: o.VelocityBound, IDs: ds.IDs != nil, Attributes: []AttrInfo{},
 		Correction: CorrectionInfo{
 			Pairs: st.Pairs, Relabelled: st.Relabelled, MovedParticles: len(corr.index),

@@ -102,10 +102,10 @@ func TestRoundTripKeepsGroups(t *testing.T) {
 	}
 }
 
-func TestKeepOrderWithIDs(t *testing.T) {
+func TestOriginalOrderWithIDs(t *testing.T) {
 	s := hacc(t)
 	db := openStore(t)
-	info, err := Write(db, "set", s.dataset(), Options{Box: s.space.Box, Periodic: true, Link: s.link, Bound: 0.08, KeepOrder: true})
+	info, err := Write(db, "set", s.dataset(), Options{Box: s.space.Box, Periodic: true, Link: s.link, Bound: 0.08, Order: OrderOriginal})
 	require.NoError(t, err)
 	assert.True(t, info.Ordered)
 	got, _, err := Read(db, "set", ReadOptions{})
@@ -113,4 +113,30 @@ func TestKeepOrderWithIDs(t *testing.T) {
 	assert.Equal(t, s.ids, got.IDs)
 	st := qos.Compare(s.x, got.X, 0.08, nil)
 	assert.NoError(t, st.Err())
+}
+
+func TestStoredOrderWithoutIDs(t *testing.T) {
+	s := hfof(t)
+	db := openStore(t)
+	bound := 0.2 * s.link
+	info, err := Write(db, "set", s.dataset(), Options{Box: s.space.Box, Periodic: true, Link: s.link, Bound: bound, Order: OrderStored})
+	require.NoError(t, err)
+	assert.False(t, info.Ordered)
+	st, err := StatDataset(db, "set")
+	require.NoError(t, err)
+	assert.NotContains(t, st.Arrays, "set/perm")
+
+	// The stored order is the Morton order of the original positions.
+	got, _, err := Read(db, "set", ReadOptions{})
+	require.NoError(t, err)
+	perm := mortonOrder(s.x, s.y, s.z)
+	for d, v := range [][2][]float64{{gather(s.x, perm), got.X}, {gather(s.y, perm), got.Y}, {gather(s.z, perm), got.Z}} {
+		assert.NoError(t, qos.Compare(v[0], v[1], bound, nil).Err(), "axis %d", d)
+	}
+	want, err := FoF(s.x, s.y, s.z, s.space, s.link)
+	require.NoError(t, err)
+	have, err := FoF(got.X, got.Y, got.Z, s.space, s.link)
+	require.NoError(t, err)
+	assert.Equal(t, want.Count(), have.Count())
+	assert.Equal(t, want.Sizes(), have.Sizes())
 }

@@ -41,11 +41,12 @@
 //
 // # Order and ids
 //
-// A dataset without ids keeps its original order: NAME/perm holds the
-// original index of each stored particle, and Read returns the original
-// order. A dataset with ids stores them in stored order and no
-// permutation, and Read returns the stored order, unless Options.KeepOrder
-// stores the permutation too. Info.Ordered tells which.
+// By default (OrderAuto) a dataset without ids keeps its original order:
+// NAME/perm holds the original index of each stored particle, and Read
+// returns the original order. A dataset with ids stores them in stored
+// order and no permutation, and Read returns the stored order. OrderOriginal
+// and OrderStored choose either for any dataset. Info.Ordered tells which
+// a dataset has.
 //
 // # Layout, format version 2
 //

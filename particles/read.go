@@ -31,8 +31,7 @@ func Open(db *store.DB, name string) (*Info, error) {
 		return nil, fmt.Errorf("particles %q: format version %d, this build reads version %d", name, info.Version, FormatVersion)
 	}
 	if ai.DType != codecs.Uint8 || info.Count < 1 || (info.DType != codecs.Float32 && info.DType != codecs.Float64) ||
-		checkGeometry(Space{Box: info.Box, Periodic: info.Periodic}, info.Link) != nil || !(info.Bound > 0) ||
-		(!info.Ordered && !info.IDs) {
+		checkGeometry(Space{Box: info.Box, Periodic: info.Periodic}, info.Link) != nil || !(info.Bound > 0) {
 		return nil, fmt.Errorf("particles %q: %w: invalid metadata", name, store.ErrCorrupt)
 	}
 	return info, nil

@@ -51,6 +51,7 @@ type row struct {
 	Fraction       float64 `json:"bound_over_link"`
 	PositionRatio  float64 `json:"position_ratio"`
 	Ratio          float64 `json:"ratio"`
+	RatioStored    float64 `json:"ratio_stored_order"`
 	CorrectionB    int64   `json:"correction_bytes"`
 	CorrectionPct  float64 `json:"correction_percent"`
 	OrderBytes     int64   `json:"order_bytes"`
@@ -106,14 +107,14 @@ func main() {
 		return
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "set\tbound\tpos ratio\tratio\tcorr B\tcorr %\torder B\tpairs\tmoved\texact\twrite s\tdecode s\tcorrect s\tFoF s\trelabelled plain\trelabelled\tSZ3 ratio\t")
+	fmt.Fprintln(w, "set\tbound\tpos ratio\tratio\tratio stored order\tcorr B\tcorr %\torder B\tpairs\tmoved\texact\twrite s\tdecode s\tcorrect s\tFoF s\trelabelled plain\trelabelled\tSZ3 ratio\t")
 	for _, r := range rows {
 		sz3 := "-"
 		if r.SZ3 > 0 {
 			sz3 = fmt.Sprintf("%.2f", r.SZ3)
 		}
-		fmt.Fprintf(w, "%s\t%gℓ\t%.2f\t%.2f\t%d\t%.2f\t%d\t%d\t%d\t%d\t%.3f\t%.4f\t%.4f\t%.3f\t%d\t%d\t%s\t\n",
-			r.Set, r.Fraction, r.PositionRatio, r.Ratio, r.CorrectionB, r.CorrectionPct, r.OrderBytes, r.Pairs, r.Moved, r.Exact,
+		fmt.Fprintf(w, "%s\t%gℓ\t%.2f\t%.2f\t%.2f\t%d\t%.2f\t%d\t%d\t%d\t%d\t%.3f\t%.4f\t%.4f\t%.3f\t%d\t%d\t%s\t\n",
+			r.Set, r.Fraction, r.PositionRatio, r.Ratio, r.RatioStored, r.CorrectionB, r.CorrectionPct, r.OrderBytes, r.Pairs, r.Moved, r.Exact,
 			r.WriteS, r.DecodeS, r.CorrectS, r.FoFS, r.Relabelled, r.RelabelledWith, sz3)
 	}
 	w.Flush()
@@ -153,6 +154,8 @@ func measure(dir string, s set, ds *particles.Dataset, f float64) (row, error) {
 			r.OrderBytes += b
 		}
 	}
+	// OrderStored stores the same arrays but the permutation.
+	r.RatioStored = float64(st.RawBytes) / float64(st.StoredBytes-st.Arrays[s.name+"/perm"])
 	c := info.Correction
 	r.Pairs, r.Moved, r.Exact, r.Relabelled = c.Pairs, c.MovedParticles, c.ExactParticles, c.Relabelled
 

@@ -97,7 +97,7 @@ func TestParticlesImportWithIDs(t *testing.T) {
 		args := []string{"particles", "import", "--db", db, "--name", name, "--pos", pos, "--vel", vel, "--ids", idsPath,
 			"--box", "256", "--periodic", "--link", "1.6", "--bound", "0.08", "--vel-bound", "0.5"}
 		if keep {
-			args = append(args, "--keep-order")
+			args = append(args, "--order", "original")
 		}
 		out, err := run(t, args...)
 		require.NoError(t, err)
@@ -145,6 +145,7 @@ func TestParticlesBadInputWritesNothing(t *testing.T) {
 		{[]string{"--bound", "0.001", "--box", "0.5"}, "is outside the box [0, 0.5]"},
 		{[]string{"--bound", "0.001", "--link", "0.6"}, "invalid linking length 0.6: must be at most half the box size 1"},
 		{[]string{"--bound", "0.001", "--dtype", "u8"}, "positions and velocities are f32 or f64"},
+		{[]string{"--bound", "0.001", "--order", "sorted"}, `invalid order "sorted": expected auto, original or stored`},
 	}
 	for _, c := range cases {
 		args := append([]string{"particles", "import", "--db", db, "--name", "p", "--pos", pos, "--box", "1", "--periodic", "--link", "0.00625"}, c.args...)
