@@ -108,3 +108,23 @@ func FuzzDecodeCorrection(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeDeltas(f *testing.F) {
+	f.Add(appendDeltas(nil, []int64{5, 3, 3, 1 << 40}), 4)
+	f.Add([]byte{0x80}, 1)
+	f.Add([]byte{}, 0)
+	f.Fuzz(func(t *testing.T, data []byte, n int) {
+		if n < 0 || n > 1<<16 {
+			return
+		}
+		v, err := decodeDeltas(data, n)
+		if err != nil {
+			assert.ErrorIs(t, err, store.ErrCorrupt)
+			return
+		}
+		assert.Len(t, v, n)
+		again, err := decodeDeltas(appendDeltas(nil, v), n)
+		require.NoError(t, err)
+		assert.Equal(t, v, again)
+	})
+}
