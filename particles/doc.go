@@ -73,13 +73,23 @@
 //
 //	byte      version, 2
 //	uvarint   K, the number of corrected particles
-//	K times   uvarint gap: index = previous index + gap + 1 (previous
+//	section   K uvarint gaps: index = previous index + gap + 1 (previous
 //	          starts at -1)
-//	K bytes   the level of each corrected particle, 1 to 5
-//	K*3 times varint: the x, y and z step counts of each particle in turn.
-//	          At level l <= 4, coordinate = decoded + count*(Bound/4^(l-1)),
-//	          the product rounded to float64 on its own and the sum rounded
-//	          to the dtype, with |count| <= 4^(l-1). At level 5, the count of
-//	          representable dtype values from the decoded coordinate to the
-//	          original one.
+//	section   K symbols, one byte per corrected particle: 0 to 26 for
+//	          level 1, with the x, y and z step counts symbol/9-1,
+//	          symbol/3%3-1 and symbol%3-1, and 25+l for level l of 2 to 5
+//	section   the x, y and z step counts of each particle of level 2 to 5
+//	          in turn, three signed varints each
+//
+// A section is uvarint L, its length in bytes, then blocks of up to 65536
+// of its bytes, each a mode byte, uvarint P and P payload bytes: mode 0
+// holds the bytes as they are, mode 1 a huff0 1X table and stream
+// (github.com/klauspost/compress/huff0), mode 2 one byte that fills the
+// block.
+//
+// At level l <= 4, coordinate = decoded + count*(Bound/4^(l-1)), the
+// product rounded to float64 on its own and the sum rounded to the dtype,
+// with |count| <= 4^(l-1). At level 5, the count is the number of
+// representable dtype values from the decoded coordinate to the original
+// one.
 package particles

@@ -18,18 +18,35 @@ const correctionVersion = 2
 func appendCorrection(dst []byte, corr *correction) []byte {
 	dst = append(dst, correctionVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(corr.index)))
+	var gaps, symbols, steps []byte
 	last := int32(-1)
-	for _, i := range corr.index {
-		dst = binary.AppendUvarint(dst, uint64(i-last-1))
+	for k, i := range corr.index {
+		gaps = binary.AppendUvarint(gaps, uint64(i-last-1))
 		last = i
-	}
-	dst = append(dst, corr.level...)
-	for _, s := range corr.steps {
-		for d := range 3 {
-			dst = binary.AppendVarint(dst, s[d])
+		l := corr.level[k]
+		symbols = append(symbols, stepSymbol(l, corr.steps[k]))
+		if l != 1 {
+			for d := range 3 {
+				steps = binary.AppendVarint(steps, corr.steps[k][d])
+			}
 		}
 	}
-	return dst
+	dst = appendSection(dst, gaps)
+	dst = appendSection(dst, symbols)
+	return appendSection(dst, steps)
+}
+
+// levelOneSymbols is the number of symbols of level-1 particles, whose step
+// counts (each -1, 0 or 1) the symbol holds. Symbol levelOneSymbols+l-2
+// marks a particle of level l >= 2, whose counts follow the symbols.
+const levelOneSymbols = 27
+
+// stepSymbol returns the symbol byte of a particle at level l with steps.
+func stepSymbol(l uint8, steps [3]int64) byte {
+	if l != 1 {
+		return byte(levelOneSymbols + int(l) - 2)
+	}
+	return byte(9*(steps[0]+1) + 3*(steps[1]+1) + steps[2] + 1)
 }
 
 // decodeCorrection parses correction data for the decoded positions dec,
@@ -48,11 +65,17 @@ func decodeCorrection(data []byte, dec [3][]float64, dtype codecs.DType, bound f
 		return nil, corruptf("correction data has %d particles for %d particles", count, n)
 	}
 	corr := &correction{}
+	gaps := reader{data: r.section(binary.MaxVarintLen32 * int(count))}
+	symbols := r.section(int(count))
+	steps := reader{data: r.section(3 * binary.MaxVarintLen64 * int(count))}
+	if r.err == nil && len(symbols) != int(count) {
+		return nil, corruptf("correction data has %d symbols for %d particles", len(symbols), count)
+	}
 	last := int64(-1)
 	for k := uint64(0); k < count && r.err == nil; k++ {
-		gap := r.uvarint()
-		if r.err != nil {
-			break
+		gap := gaps.uvarint()
+		if gaps.err != nil {
+			return nil, corruptf("corrected particle %d: index gap: %v", k, gaps.err)
 		}
 		if gap >= uint64(n) || last+int64(gap)+1 >= int64(n) {
 			return nil, corruptf("corrected particle %d is past the %d particles", k, n)
@@ -61,25 +84,29 @@ func decodeCorrection(data []byte, dec [3][]float64, dtype codecs.DType, bound f
 		corr.index = append(corr.index, int32(last))
 	}
 	if r.err == nil {
-		if uint64(len(r.data)) < count {
-			r.err = fmt.Errorf("data ends early")
-		} else {
-			corr.level = append([]uint8(nil), r.data[:count]...)
-			r.data = r.data[count:]
-		}
-	}
-	if r.err == nil {
+		corr.level = make([]uint8, count)
 		corr.steps = make([][3]int64, count)
 	}
-	for k := 0; k < len(corr.level) && r.err == nil; k++ {
-		i, l := corr.index[k], int(corr.level[k])
-		if l < 1 || l > levelExact {
-			return nil, corruptf("corrected particle %d (index %d) has level %d, expected 1 to %d", k, i, l, levelExact)
+	for k, sym := range symbols {
+		if r.err != nil {
+			break
 		}
+		i := corr.index[k]
+		switch {
+		case sym < levelOneSymbols:
+			corr.level[k] = 1
+			corr.steps[k] = [3]int64{int64(sym/9) - 1, int64(sym/3%3) - 1, int64(sym%3) - 1}
+			continue
+		case int(sym) <= levelOneSymbols+levelExact-2:
+			corr.level[k] = sym - levelOneSymbols + 2
+		default:
+			return nil, corruptf("corrected particle %d (index %d) has symbol %d, expected at most %d", k, i, sym, levelOneSymbols+levelExact-2)
+		}
+		l := int(corr.level[k])
 		for d := range 3 {
-			s := r.varint()
-			if r.err != nil {
-				break
+			s := steps.varint()
+			if steps.err != nil {
+				return nil, corruptf("corrected particle %d (index %d) axis %d: step count: %v", k, i, d, steps.err)
 			}
 			if l == levelExact {
 				v, ok := fromOrderedBits(orderedBits(dec[d][i], dtype), s, dtype)
@@ -91,6 +118,9 @@ func decodeCorrection(data []byte, dec [3][]float64, dtype codecs.DType, bound f
 			}
 			corr.steps[k][d] = s
 		}
+	}
+	if r.err == nil && (len(gaps.data) > 0 || len(steps.data) > 0) {
+		return nil, corruptf("correction data has %d index and %d step bytes left over", len(gaps.data), len(steps.data))
 	}
 	if r.err != nil {
 		return nil, corruptf("correction data: %v", r.err)

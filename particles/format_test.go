@@ -25,9 +25,10 @@ func goldenCorrection() (*correction, [3][]float64) {
 func TestCorrectionGoldenBytes(t *testing.T) {
 	corr, dec := goldenCorrection()
 	got := appendCorrection(nil, corr)
-	// version 2; 3 particles at gaps 0 0 1 (indices 0, 1, 3); levels 1, 3
-	// and exact; zigzag steps +1 -1 0, -16 +5 +1, 0 -1 0.
-	assert.Equal(t, "02030000010103050201001f0a02000100", hex.EncodeToString(got))
+	// Version 2, 3 particles, then three sections of one raw block each:
+	// gaps 0 0 1 (indices 0, 1, 3); symbols 19 (level 1, steps +1 -1 0),
+	// 28 (level 3) and 30 (exact); zigzag steps -16 +5 +1 and 0 -1 0.
+	assert.Equal(t, "0203"+"030003000001"+"030003131c1e"+"0600061f0a02000100", hex.EncodeToString(got))
 
 	back, err := decodeCorrection(got, dec, codecs.Float32, 1e-3)
 	require.NoError(t, err)
@@ -50,12 +51,17 @@ func TestCorrectionRejectsCorruptData(t *testing.T) {
 		"version":            append([]byte{1}, good[1:]...),
 		"truncated":          good[:len(good)-1],
 		"trailing":           append(append([]byte{}, good...), 0),
-		"particle past end":  {2, 1, 4, 1, 0, 0, 0},
-		"level zero":         {2, 1, 0, 0, 0, 0, 0},
-		"level too high":     {2, 1, 0, levelExact + 1, 0, 0, 0},
-		"steps over limit":   {2, 1, 0, 1, 4, 0, 0}, // +2 steps at level 1
-		"levels cut short":   {2, 2, 0, 0, 1},
-		"too many particles": {2, 5, 0, 0, 0, 0, 0},
+		"particle past end":  {2, 1, 1, 0, 1, 4, 1, 0, 1, 13, 0},
+		"symbol too high":    {2, 1, 1, 0, 1, 0, 1, 0, 1, 31, 0},
+		"steps over limit":   {2, 1, 1, 0, 1, 0, 1, 0, 1, 27, 3, 0, 3, 10, 0, 0}, // +5 steps at level 2
+		"steps missing":      {2, 1, 1, 0, 1, 0, 1, 0, 1, 27, 0},
+		"steps left over":    {2, 1, 1, 0, 1, 0, 1, 0, 1, 13, 1, 0, 1, 0},
+		"symbols short":      {2, 2, 2, 0, 2, 0, 0, 1, 0, 1, 13, 0},
+		"too many particles": {2, 5, 0, 0, 0},
+		"block mode":         {2, 1, 1, 7, 1, 0, 1, 0, 1, 13, 0},
+		"raw block short":    {2, 1, 1, 0, 0, 1, 0, 1, 13, 0},
+		"huffman garbage":    {2, 1, 1, 1, 2, 0xff, 0xff, 1, 0, 1, 13, 0},
+		"block past end":     {2, 1, 1, 0, 9, 0},
 	}
 	for name, data := range cases {
 		_, err := decodeCorrection(data, dec, codecs.Float32, 1e-3)
@@ -65,6 +71,27 @@ func TestCorrectionRejectsCorruptData(t *testing.T) {
 	// cannot come from the codec.
 	_, err := decodeCorrection(good, dec, codecs.Float32, 1e-9)
 	assert.ErrorIs(t, err, store.ErrCorrupt)
+}
+
+func TestCorrectionHuffmanSections(t *testing.T) {
+	// A correction of many level-1 particles, most of them unmoved on most
+	// axes, codes its gaps and symbols with Huffman blocks.
+	n := 200000
+	dec := [3][]float64{make([]float64, n), make([]float64, n), make([]float64, n)}
+	corr := &correction{}
+	for k := range 70000 {
+		i := int32(k*2 + k%3/2)
+		corr.index = append(corr.index, i)
+		corr.level = append(corr.level, 1)
+		corr.steps = append(corr.steps, [3]int64{int64(k%5/4), 0, -int64(k%7/6)})
+	}
+	corr.index[len(corr.index)-1] = int32(n - 1)
+	corr.level[len(corr.level)-1] = levelExact
+	data := appendCorrection(nil, corr)
+	assert.Less(t, len(data), 70000/2, "coded size")
+	back, err := decodeCorrection(data, dec, codecs.Float32, 1e-3)
+	require.NoError(t, err)
+	assert.Equal(t, corr, back)
 }
 
 func TestDeltasRoundTrip(t *testing.T) {
@@ -126,5 +153,26 @@ func FuzzDecodeDeltas(f *testing.F) {
 		again, err := decodeDeltas(appendDeltas(nil, v), n)
 		require.NoError(t, err)
 		assert.Equal(t, v, again)
+	})
+}
+
+func FuzzSection(f *testing.F) {
+	skewed := make([]byte, 3000)
+	for i := range skewed {
+		skewed[i] = byte(i % 7 / 5)
+	}
+	f.Add(appendSection(nil, skewed))
+	f.Add(appendSection(nil, make([]byte, 100)))
+	f.Add(appendSection(nil, []byte{1, 2, 3}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := reader{data: data}
+		out := r.section(4096)
+		if r.err != nil {
+			return
+		}
+		// What decodes codes again to the same bytes.
+		again := reader{data: appendSection(nil, out)}
+		assert.Equal(t, out, again.section(4096))
+		assert.NoError(t, again.err)
 	})
 }
