@@ -86,13 +86,13 @@ func (r *reader) section(limit int) []byte {
 		case blockHuff:
 			s, rest, err := huff0.ReadTable(payload, nil)
 			if err != nil {
-				r.err = fmt.Errorf("huffman table: %w", err)
+				r.err = fmt.Errorf("Huffman table: %w", err)
 				return nil
 			}
 			s.MaxDecodedSize = want
 			dec, err := s.Decoder().Decompress1X(make([]byte, 0, want), rest)
 			if err != nil || len(dec) != want {
-				r.err = fmt.Errorf("huffman block decoded to %d bytes, expected %d: %v", len(dec), want, err)
+				r.err = fmt.Errorf("Huffman block decoded to %d bytes, expected %d: %v", len(dec), want, err)
 				return nil
 			}
 			out = append(out, dec...)

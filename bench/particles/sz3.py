@@ -3,7 +3,7 @@ bounds and print the compression ratios as JSON.
 
 Usage: sz3.py FILE BOUND [BOUND ...]
 
-FILE holds N×3 little-endian float32 positions. For each bound, the script
+FILE contains N×3 little-endian float32 positions. For each bound, the script
 writes the positions to an in-memory HDF5 file with the SZ3 filter in
 absolute mode, checks every coordinate against the bound, and reports the
 raw size over the stored size of the data set, for the three coordinate
@@ -28,7 +28,7 @@ def stored_ratio(values, bound):
         back = d[...]
     err = np.max(np.abs(back.astype(np.float64) - values.astype(np.float64)))
     if err > bound:
-        raise SystemExit(f"SZ3 broke the bound {bound}: max error {err}")
+        raise SystemExit(f"SZ3 exceeded the bound {bound}: max error {err}")
     return values.nbytes, stored
 
 
