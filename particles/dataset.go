@@ -14,11 +14,7 @@ import (
 
 // FormatVersion is the version of the particle dataset layout and of the
 // correction that Write stores. Read rejects other versions.
-const FormatVersion = 1
-
-// DefaultMargin is the fraction of the position bound that the correction
-// may move a coordinate when Options.Margin is 0.
-const DefaultMargin = 0.2
+const FormatVersion = 2
 
 // Dataset is a particle set in its original order. Values of a Float32
 // dataset are float32 values held in float64.
@@ -50,24 +46,54 @@ type Options struct {
 	// VelocityBound is the absolute error bound of every velocity
 	// component; 0 stores velocities losslessly.
 	VelocityBound float64
-	// Margin is the fraction of Bound left to the correction: positions
-	// are encoded at Bound*(1-Margin). 0 selects DefaultMargin.
-	Margin float64
+	// Order selects whether Read returns the original order, which costs
+	// a stored permutation, or the stored order.
+	Order Order
+}
+
+// Order selects the order in which Read returns a dataset's particles.
+type Order int
+
+const (
+	// OrderAuto keeps the original order of a set without ids, and stores
+	// a set with ids in stored order, since the ids tell its particles
+	// apart.
+	OrderAuto Order = iota
+	// OrderOriginal keeps the original order.
+	OrderOriginal
+	// OrderStored returns the stored (Morton) order and stores no
+	// permutation.
+	OrderStored
+)
+
+// ParseOrder returns the Order named auto, original or stored.
+func ParseOrder(s string) (Order, error) {
+	switch s {
+	case "auto":
+		return OrderAuto, nil
+	case "original":
+		return OrderOriginal, nil
+	case "stored":
+		return OrderStored, nil
+	}
+	return 0, fmt.Errorf("invalid order %q: expected auto, original or stored", s)
 }
 
 // Info is the metadata of a stored particle dataset, kept as JSON in the
 // attrs of the dataset's entry array under the key "particles".
 type Info struct {
-	Version       int            `json:"version"`
-	Count         int            `json:"count"`
-	DType         codecs.DType   `json:"dtype"`
-	Box           float64        `json:"box"`
-	Periodic      bool           `json:"periodic"`
-	Link          float64        `json:"link"`
-	Bound         float64        `json:"bound"`
-	EncodeBound   float64        `json:"encode_bound"`
-	Margin        float64        `json:"margin"`
-	Curve         string         `json:"curve"`
+	Version  int          `json:"version"`
+	Count    int          `json:"count"`
+	DType    codecs.DType `json:"dtype"`
+	Box      float64      `json:"box"`
+	Periodic bool         `json:"periodic"`
+	Link     float64      `json:"link"`
+	Bound    float64      `json:"bound"`
+	Curve    string       `json:"curve"`
+	// Ordered is true when the dataset stores its original order
+	// (NAME/perm), which Read returns; otherwise Read returns the stored
+	// order.
+	Ordered       bool           `json:"ordered"`
 	Velocities    bool           `json:"velocities"`
 	VelocityBound float64        `json:"velocity_bound"`
 	IDs           bool           `json:"ids"`
@@ -83,19 +109,23 @@ type AttrInfo struct {
 
 // CorrectionInfo describes the correction data of a dataset.
 type CorrectionInfo struct {
-	// Pairs is the number of flagged pairs whose linked status the
-	// correction flips.
+	// Pairs is the number of pairs whose linked status had to flip for the
+	// positions as decoded to give the original groups.
 	Pairs int `json:"pairs"`
+	// Relabelled is the number of particles whose group differs from the
+	// original one without the correction.
+	Relabelled int `json:"relabelled"`
+	// Levels counts the corrected particles at refinement levels 1 to 4;
+	// Levels[4] counts the exact particles.
+	Levels [levelExact]int `json:"levels"`
+	// MovedParticles is the number of particles the correction moves,
+	// exact ones included.
+	MovedParticles int `json:"moved_particles"`
 	// ExactParticles is the number of particles stored exactly.
 	ExactParticles int `json:"exact_particles"`
-	// MovedParticles is the number of particles the correction moves.
-	MovedParticles int `json:"moved_particles"`
 	// DataBytes is the length of the correction data before compression.
 	DataBytes int `json:"data_bytes"`
-	// PlainPositionBytes is the stored size the positions would have at
-	// Bound without the correction (encoded at Write, not stored).
-	PlainPositionBytes int64 `json:"plain_position_bytes"`
-	// Rounds is the number of encode-and-simulate rounds Write took.
+	// Rounds is the number of flag-and-refine rounds Write took.
 	Rounds int `json:"rounds"`
 }
 
@@ -145,12 +175,12 @@ func (o *Options) validate(ds *Dataset) error {
 	} else if o.Bound >= o.Link {
 		add("invalid bound %v: must be less than the linking length %v", o.Bound, o.Link)
 	}
-	if o.Margin != 0 && !(o.Margin > 0 && o.Margin < 1) {
-		add("invalid margin %v: must be between 0 and 1", o.Margin)
-	}
 	hasVel := ds.VX != nil || ds.VY != nil || ds.VZ != nil
 	if hasVel && (len(ds.VX) != n || len(ds.VY) != n || len(ds.VZ) != n) {
 		add("velocities have %d, %d and %d values for %d particles", len(ds.VX), len(ds.VY), len(ds.VZ), n)
+	}
+	if o.Order < OrderAuto || o.Order > OrderStored {
+		add("invalid order %d: expected OrderAuto, OrderOriginal or OrderStored", o.Order)
 	}
 	if !(o.VelocityBound >= 0) || math.IsInf(o.VelocityBound, 0) {
 		add("invalid velocity bound %v: must be a finite number, 0 for lossless", o.VelocityBound)
@@ -220,9 +250,6 @@ func Write(db *store.DB, name string, ds *Dataset, o Options) (*Info, error) {
 	if err := o.validate(ds); err != nil {
 		return nil, fmt.Errorf("write particles %q: %w", name, err)
 	}
-	if o.Margin == 0 {
-		o.Margin = DefaultMargin
-	}
 	for _, n := range []string{name, partName(name, partX)} {
 		if _, err := db.Info(n); err == nil {
 			return nil, fmt.Errorf("write particles %q: array %q: %w", name, n, store.ErrExists)
@@ -278,8 +305,6 @@ func (w *writer) put(name string, v any, o store.ArrayOptions) error {
 func (w *writer) write(ds *Dataset, o Options) (*Info, error) {
 	n := len(ds.X)
 	space := Space{Box: o.Box, Periodic: o.Periodic}
-	encodeBound := o.Bound * (1 - o.Margin)
-	geo := geometry{space: space, link: o.Link, margin: o.Bound - encodeBound, dtype: ds.DType}
 
 	perm := mortonOrder(ds.X, ds.Y, ds.Z)
 	orig := [3][]float64{gather(ds.X, perm), gather(ds.Y, perm), gather(ds.Z, perm)}
@@ -288,7 +313,7 @@ func (w *writer) write(ds *Dataset, o Options) (*Info, error) {
 		return nil, err
 	}
 
-	posOpts := store.ArrayOptions{DType: ds.DType, Bound: codecs.Bound{Mode: codecs.ModeAbs, Value: encodeBound}}
+	posOpts := store.ArrayOptions{DType: ds.DType, Bound: codecs.Bound{Mode: codecs.ModeAbs, Value: o.Bound}}
 	var dec [3][]float64
 	for d := range 3 {
 		part := partName(w.name, posParts[d])
@@ -299,26 +324,26 @@ func (w *writer) write(ds *Dataset, o Options) (*Info, error) {
 			return nil, err
 		}
 	}
-	corr, st, err := planCorrection(orig, dec, groups.Labels, geo, o.Bound)
+	corr, st, err := planCorrection(orig, dec, groups.Labels, space, o.Link, o.Bound, ds.DType)
 	if err != nil {
 		return nil, err
 	}
-	// The exact positions are coded against the decoded positions.
-	data := appendCorrection(nil, corr, dec, ds.DType)
+	data := appendCorrection(nil, corr)
 
 	info := &Info{
 		Version: FormatVersion, Count: n, DType: ds.DType,
 		Box: o.Box, Periodic: o.Periodic, Link: o.Link,
-		Bound: o.Bound, EncodeBound: encodeBound, Margin: geo.margin, Curve: "morton",
+		Bound: o.Bound, Curve: "morton", Ordered: o.Order == OrderOriginal || (o.Order == OrderAuto && ds.IDs == nil),
 		VelocityBound: o.VelocityBound, IDs: ds.IDs != nil, Attributes: []AttrInfo{},
 		Correction: CorrectionInfo{
-			Pairs: len(corr.pairs), ExactParticles: len(corr.exact), MovedParticles: movedCount(corr),
+			Pairs: st.Pairs, Relabelled: st.Relabelled, MovedParticles: len(corr.index),
 			DataBytes: len(data), Rounds: st.Rounds,
 		},
 	}
-	if info.Correction.PlainPositionBytes, err = plainSize(w.db, w.name, orig, ds.DType, o.Bound); err != nil {
-		return nil, err
+	for _, l := range corr.level {
+		info.Correction.Levels[l-1]++
 	}
+	info.Correction.ExactParticles = info.Correction.Levels[levelExact-1]
 
 	if ds.VX != nil {
 		info.Velocities = true
@@ -335,17 +360,24 @@ func (w *writer) write(ds *Dataset, o Options) (*Info, error) {
 		}
 		info.Attributes = append(info.Attributes, AttrInfo{Name: a.Name, Bound: a.Bound})
 	}
+	bytesOpts := store.ArrayOptions{DType: codecs.Uint8}
 	if ds.IDs != nil {
-		if err := w.put(partName(w.name, partIDs), ds.IDs, store.ArrayOptions{DType: codecs.Int64}); err != nil {
+		ids := make([]int64, n)
+		for k, i := range perm {
+			ids[k] = ds.IDs[i]
+		}
+		if err := w.put(partName(w.name, partIDs), appendDeltas(nil, ids), bytesOpts); err != nil {
 			return nil, err
 		}
 	}
-	p := make([]uint32, n)
-	for k, i := range perm {
-		p[k] = uint32(i)
-	}
-	if err := w.put(partName(w.name, partPerm), p, store.ArrayOptions{DType: codecs.Uint32}); err != nil {
-		return nil, err
+	if info.Ordered {
+		p := make([]int64, n)
+		for k, i := range perm {
+			p[k] = int64(i)
+		}
+		if err := w.put(partName(w.name, partPerm), appendDeltas(nil, p), bytesOpts); err != nil {
+			return nil, err
+		}
 	}
 
 	attrs, err := json.Marshal(attrsDoc{Particles: info})
@@ -364,51 +396,6 @@ func boundOptions(dtype codecs.DType, bound float64) store.ArrayOptions {
 		o.Bound = codecs.Bound{Mode: codecs.ModeAbs, Value: bound}
 	}
 	return o
-}
-
-func movedCount(corr *correction) int {
-	exact := map[int32]bool{}
-	for _, i := range corr.exact {
-		exact[i] = true
-	}
-	moved := map[int32]bool{}
-	for _, p := range corr.pairs {
-		for _, i := range p {
-			if !exact[i] {
-				moved[i] = true
-			}
-		}
-	}
-	return len(moved)
-}
-
-// plainSize encodes the positions at bound with the codec and chunking of
-// the stored position arrays and returns the total stream size.
-func plainSize(db *store.DB, name string, pos [3][]float64, dtype codecs.DType, bound float64) (int64, error) {
-	var total int64
-	for d := range 3 {
-		ai, err := db.Info(partName(name, posParts[d]))
-		if err != nil {
-			return 0, err
-		}
-		c, err := codecs.ByName(ai.Codec)
-		if err != nil {
-			return 0, err
-		}
-		raw := rawBytes(pos[d], dtype)
-		size := dtype.Size()
-		step := ai.Chunks[0]
-		for off := 0; off < len(pos[d]); off += step {
-			end := min(off+step, len(pos[d]))
-			p := codecs.Params{DType: dtype, Shape: []int{end - off}, Bound: bound}
-			s, err := codecs.Encode(nil, c, codecs.Bound{Mode: codecs.ModeAbs, Value: bound}, p, raw[off*size:end*size])
-			if err != nil {
-				return 0, err
-			}
-			total += int64(len(s))
-		}
-	}
-	return total, nil
 }
 
 func gather(v []float64, perm []int32) []float64 {

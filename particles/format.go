@@ -11,95 +11,116 @@ import (
 
 // correctionVersion is the version of the correction data layout, the first
 // byte of the data.
-const correctionVersion = 1
+const correctionVersion = 2
 
-// appendCorrection appends the correction data of corr to dst. dec holds the
-// decoded positions (stored order) that exact particles are coded against.
-// The layout is in the package documentation.
-func appendCorrection(dst []byte, corr *correction, dec [3][]float64, dtype codecs.DType) []byte {
+// appendCorrection appends the correction data of corr to dst. The layout is
+// in the package documentation.
+func appendCorrection(dst []byte, corr *correction) []byte {
 	dst = append(dst, correctionVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(corr.pairs)))
-	prev := int32(0)
-	for _, p := range corr.pairs {
-		dst = binary.AppendUvarint(dst, uint64(p[0]-prev))
-		dst = binary.AppendUvarint(dst, uint64(p[1]-p[0]-1))
-		prev = p[0]
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(corr.exact)))
+	dst = binary.AppendUvarint(dst, uint64(len(corr.index)))
+	var gaps, symbols, steps []byte
 	last := int32(-1)
-	for _, i := range corr.exact {
-		dst = binary.AppendUvarint(dst, uint64(i-last-1))
+	for k, i := range corr.index {
+		gaps = binary.AppendUvarint(gaps, uint64(i-last-1))
 		last = i
-	}
-	for k, i := range corr.exact {
-		for d := range 3 {
-			dst = binary.AppendVarint(dst, orderedBits(corr.exactPos[d][k], dtype)-orderedBits(dec[d][i], dtype))
+		l := corr.level[k]
+		symbols = append(symbols, stepSymbol(l, corr.steps[k]))
+		if l != 1 {
+			for d := range 3 {
+				steps = binary.AppendVarint(steps, corr.steps[k][d])
+			}
 		}
 	}
-	return dst
+	dst = appendSection(dst, gaps)
+	dst = appendSection(dst, symbols)
+	return appendSection(dst, steps)
 }
 
-// decodeCorrection parses correction data for n particles whose decoded
-// positions are dec. Exact positions must lie within encodeBound of their
-// decoded positions, as the codec guarantees. Malformed data returns an
-// error wrapping store.ErrCorrupt.
-func decodeCorrection(data []byte, dec [3][]float64, dtype codecs.DType, encodeBound float64) (*correction, error) {
+// levelOneSymbols is the number of symbols of level-1 particles, whose step
+// counts (each -1, 0 or 1) the symbol holds. Symbol levelOneSymbols+l-2
+// marks a particle of level l >= 2, whose counts follow the symbols.
+const levelOneSymbols = 27
+
+// stepSymbol returns the symbol byte of a particle at level l with steps.
+func stepSymbol(l uint8, steps [3]int64) byte {
+	if l != 1 {
+		return byte(levelOneSymbols + int(l) - 2)
+	}
+	return byte(9*(steps[0]+1) + 3*(steps[1]+1) + steps[2] + 1)
+}
+
+// decodeCorrection parses correction data for the decoded positions dec,
+// whose coordinates are within bound of the originals. A step count must be
+// within its level's limit, and an exact value within bound of its decoded
+// value, as the original is. Malformed data returns an error wrapping
+// store.ErrCorrupt.
+func decodeCorrection(data []byte, dec [3][]float64, dtype codecs.DType, bound float64) (*correction, error) {
 	n := len(dec[0])
 	r := reader{data: data}
 	if v := r.byte(); r.err == nil && v != correctionVersion {
 		return nil, corruptf("correction data version %d, this build reads version %d", v, correctionVersion)
 	}
-	corr := &correction{}
 	count := r.uvarint()
-	if r.err == nil && count > uint64(n)*uint64(n) {
-		return nil, corruptf("correction data has %d pairs for %d particles", count, n)
-	}
-	prev := uint64(0)
-	var prevJ uint64
-	for k := uint64(0); k < count && r.err == nil; k++ {
-		di, dj := r.uvarint(), r.uvarint()
-		i := prev + di
-		j := i + dj + 1
-		if r.err != nil {
-			break
-		}
-		if di > uint64(n) || dj > uint64(n) || j >= uint64(n) {
-			return nil, corruptf("correction pair %d is (%d, %d), outside %d particles", k, i, j, n)
-		}
-		if k > 0 && di == 0 && j <= prevJ {
-			return nil, corruptf("correction pair %d (%d, %d) is out of order", k, i, j)
-		}
-		corr.pairs = append(corr.pairs, [2]int32{int32(i), int32(j)})
-		prev, prevJ = i, j
-	}
-	count = r.uvarint()
 	if r.err == nil && count > uint64(n) {
-		return nil, corruptf("correction data has %d exact particles for %d particles", count, n)
+		return nil, corruptf("correction data has %d particles for %d particles", count, n)
+	}
+	corr := &correction{}
+	gaps := reader{data: r.section(binary.MaxVarintLen32 * int(count))}
+	symbols := r.section(int(count))
+	steps := reader{data: r.section(3 * binary.MaxVarintLen64 * int(count))}
+	if r.err == nil && len(symbols) != int(count) {
+		return nil, corruptf("correction data has %d symbols for %d particles", len(symbols), count)
 	}
 	last := int64(-1)
 	for k := uint64(0); k < count && r.err == nil; k++ {
-		gap := r.uvarint()
+		gap := gaps.uvarint()
+		if gaps.err != nil {
+			return nil, corruptf("corrected particle %d: index gap: %v", k, gaps.err)
+		}
+		if gap >= uint64(n) || last+int64(gap)+1 >= int64(n) {
+			return nil, corruptf("corrected particle %d is past the %d particles", k, n)
+		}
+		last += int64(gap) + 1
+		corr.index = append(corr.index, int32(last))
+	}
+	if r.err == nil {
+		corr.level = make([]uint8, count)
+		corr.steps = make([][3]int64, count)
+	}
+	for k, sym := range symbols {
 		if r.err != nil {
 			break
 		}
-		if gap >= uint64(n) || last+int64(gap)+1 >= int64(n) {
-			return nil, corruptf("exact particle %d is past the %d particles", k, n)
+		i := corr.index[k]
+		switch {
+		case sym < levelOneSymbols:
+			corr.level[k] = 1
+			corr.steps[k] = [3]int64{int64(sym/9) - 1, int64(sym/3%3) - 1, int64(sym%3) - 1}
+			continue
+		case int(sym) <= levelOneSymbols+levelExact-2:
+			corr.level[k] = sym - levelOneSymbols + 2
+		default:
+			return nil, corruptf("corrected particle %d (index %d) has symbol %d, expected at most %d", k, i, sym, levelOneSymbols+levelExact-2)
 		}
-		last += int64(gap) + 1
-		corr.exact = append(corr.exact, int32(last))
-	}
-	for k, i := range corr.exact {
+		l := int(corr.level[k])
 		for d := range 3 {
-			delta := r.varint()
-			if r.err != nil {
-				break
+			s := steps.varint()
+			if steps.err != nil {
+				return nil, corruptf("corrected particle %d (index %d) axis %d: step count: %v", k, i, d, steps.err)
 			}
-			v, ok := fromOrderedBits(orderedBits(dec[d][i], dtype), delta, dtype)
-			if !ok || !(math.Abs(v-dec[d][i]) <= encodeBound) {
-				return nil, corruptf("exact particle %d (index %d) axis %d is off its decoded value %v by more than the encode bound %g", k, i, d, dec[d][i], encodeBound)
+			if l == levelExact {
+				v, ok := fromOrderedBits(orderedBits(dec[d][i], dtype), s, dtype)
+				if !ok || !(math.Abs(v-dec[d][i]) <= bound) {
+					return nil, corruptf("exact particle %d (index %d) axis %d is off its decoded value %v by more than the bound %g", k, i, d, dec[d][i], bound)
+				}
+			} else if s < -levelLimit(l) || s > levelLimit(l) {
+				return nil, corruptf("corrected particle %d (index %d) axis %d moves %d steps at level %d, at most %d are possible", k, i, d, s, l, levelLimit(l))
 			}
-			corr.exactPos[d] = append(corr.exactPos[d], v)
+			corr.steps[k][d] = s
 		}
+	}
+	if r.err == nil && (len(gaps.data) > 0 || len(steps.data) > 0) {
+		return nil, corruptf("correction data has %d index and %d step bytes left over", len(gaps.data), len(steps.data))
 	}
 	if r.err != nil {
 		return nil, corruptf("correction data: %v", r.err)
@@ -108,6 +129,36 @@ func decodeCorrection(data []byte, dec [3][]float64, dtype codecs.DType, encodeB
 		return nil, corruptf("correction data has %d trailing bytes", len(r.data))
 	}
 	return corr, nil
+}
+
+// appendDeltas appends each value's difference from the one before (the
+// first from 0) as a signed varint.
+func appendDeltas(dst []byte, v []int64) []byte {
+	prev := int64(0)
+	for _, x := range v {
+		dst = binary.AppendVarint(dst, x-prev)
+		prev = x
+	}
+	return dst
+}
+
+// decodeDeltas reads n values written by appendDeltas.
+func decodeDeltas(data []byte, n int) ([]int64, error) {
+	r := reader{data: data}
+	out := make([]int64, n)
+	prev := int64(0)
+	for k := range out {
+		d := r.varint()
+		if r.err != nil {
+			return nil, corruptf("value %d of %d: %v", k, n, r.err)
+		}
+		prev += d
+		out[k] = prev
+	}
+	if len(r.data) > 0 {
+		return nil, corruptf("%d trailing bytes after %d values", len(r.data), n)
+	}
+	return out, nil
 }
 
 // orderedBits maps a value of dtype to an integer that orders like the

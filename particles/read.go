@@ -12,7 +12,7 @@ import (
 // ReadOptions selects how Read decodes a dataset.
 type ReadOptions struct {
 	// NoCorrect returns the positions as decoded, without the correction:
-	// within the encode bound of the originals, but groups may differ.
+	// within the bound of the originals, but groups may differ.
 	NoCorrect bool
 }
 
@@ -31,13 +31,14 @@ func Open(db *store.DB, name string) (*Info, error) {
 		return nil, fmt.Errorf("particles %q: format version %d, this build reads version %d", name, info.Version, FormatVersion)
 	}
 	if ai.DType != codecs.Uint8 || info.Count < 1 || (info.DType != codecs.Float32 && info.DType != codecs.Float64) ||
-		checkGeometry(Space{Box: info.Box, Periodic: info.Periodic}, info.Link) != nil || !(info.Margin >= 0) {
+		checkGeometry(Space{Box: info.Box, Periodic: info.Periodic}, info.Link) != nil || !(info.Bound > 0) {
 		return nil, fmt.Errorf("particles %q: %w: invalid metadata", name, store.ErrCorrupt)
 	}
 	return info, nil
 }
 
-// Read returns particle dataset name in its original order, with the
+// Read returns particle dataset name in its original order, or in stored
+// order when the dataset does not keep its order (Info.Ordered), with the
 // correction applied unless o.NoCorrect.
 func Read(db *store.DB, name string, o ReadOptions) (*Dataset, *Info, error) {
 	info, err := Open(db, name)
@@ -46,29 +47,24 @@ func Read(db *store.DB, name string, o ReadOptions) (*Dataset, *Info, error) {
 	}
 	n := info.Count
 	ds := &Dataset{DType: info.DType}
-	var pos [3][]float64
-	for d := range 3 {
-		if pos[d], err = readFloats(db, partName(name, posParts[d]), info.DType, n); err != nil {
-			return nil, nil, err
-		}
+	pos, err := ReadPositions(db, name, info)
+	if err != nil {
+		return nil, nil, err
 	}
 	if !o.NoCorrect {
 		if err := Correct(db, name, info, pos); err != nil {
 			return nil, nil, err
 		}
 	}
-	perm := make([]uint32, n)
-	if err := db.Read(partName(name, partPerm), chunk.Full([]int{n}), perm); err != nil {
-		return nil, nil, err
-	}
-	seen := make([]bool, n)
-	for k, i := range perm {
-		if int(i) >= n || seen[i] {
-			return nil, nil, fmt.Errorf("particles %q: %w: permutation entry %d is %d, not a new index below %d", name, store.ErrCorrupt, k, i, n)
+	order := func(v []float64) []float64 { return v }
+	var perm []int64
+	if info.Ordered {
+		if perm, err = readPerm(db, name, n); err != nil {
+			return nil, nil, err
 		}
-		seen[i] = true
+		order = func(v []float64) []float64 { return scatter(v, perm) }
 	}
-	ds.X, ds.Y, ds.Z = scatter(pos[0], perm), scatter(pos[1], perm), scatter(pos[2], perm)
+	ds.X, ds.Y, ds.Z = order(pos[0]), order(pos[1]), order(pos[2])
 	if info.Velocities {
 		var v [3][]float64
 		for d := range 3 {
@@ -76,28 +72,84 @@ func Read(db *store.DB, name string, o ReadOptions) (*Dataset, *Info, error) {
 				return nil, nil, err
 			}
 		}
-		ds.VX, ds.VY, ds.VZ = scatter(v[0], perm), scatter(v[1], perm), scatter(v[2], perm)
+		ds.VX, ds.VY, ds.VZ = order(v[0]), order(v[1]), order(v[2])
 	}
 	for _, a := range info.Attributes {
 		v, err := readFloats(db, attrName(name, a.Name), info.DType, n)
 		if err != nil {
 			return nil, nil, err
 		}
-		ds.Attributes = append(ds.Attributes, Attribute{Name: a.Name, Values: scatter(v, perm), Bound: a.Bound})
+		ds.Attributes = append(ds.Attributes, Attribute{Name: a.Name, Values: order(v), Bound: a.Bound})
 	}
 	if info.IDs {
-		ds.IDs = make([]int64, n)
-		if err := db.Read(partName(name, partIDs), chunk.Full([]int{n}), ds.IDs); err != nil {
+		ids, err := readDeltas(db, partName(name, partIDs), n)
+		if err != nil {
 			return nil, nil, err
+		}
+		ds.IDs = ids
+		if info.Ordered {
+			ds.IDs = make([]int64, n)
+			for k, i := range perm {
+				ds.IDs[i] = ids[k]
+			}
 		}
 	}
 	return ds, info, nil
 }
 
+// ReadPositions returns the decoded positions of dataset name in stored
+// order, without the correction.
+func ReadPositions(db *store.DB, name string, info *Info) ([3][]float64, error) {
+	var pos [3][]float64
+	for d := range 3 {
+		var err error
+		if pos[d], err = readFloats(db, partName(name, posParts[d]), info.DType, info.Count); err != nil {
+			return pos, err
+		}
+	}
+	return pos, nil
+}
+
+// readDeltas reads the byte array name of n values written by appendDeltas.
+func readDeltas(db *store.DB, name string, n int) ([]int64, error) {
+	ai, err := db.Info(name)
+	if err != nil {
+		return nil, err
+	}
+	if ai.DType != codecs.Uint8 || len(ai.Shape) != 1 {
+		return nil, fmt.Errorf("array %q: %w: dtype %s, expected 1-D u8", name, store.ErrCorrupt, ai.DType)
+	}
+	data := make([]byte, ai.Shape[0])
+	if err := db.Read(name, chunk.Full(ai.Shape), data); err != nil {
+		return nil, err
+	}
+	v, err := decodeDeltas(data, n)
+	if err != nil {
+		return nil, fmt.Errorf("array %q: %w", name, err)
+	}
+	return v, nil
+}
+
+// readPerm reads the original index of each stored particle and checks that
+// they form a permutation.
+func readPerm(db *store.DB, name string, n int) ([]int64, error) {
+	perm, err := readDeltas(db, partName(name, partPerm), n)
+	if err != nil {
+		return nil, err
+	}
+	seen := make([]bool, n)
+	for k, i := range perm {
+		if i < 0 || i >= int64(n) || seen[i] {
+			return nil, fmt.Errorf("particles %q: %w: permutation entry %d is %d, not a new index below %d", name, store.ErrCorrupt, k, i, n)
+		}
+		seen[i] = true
+	}
+	return perm, nil
+}
+
 // Correct applies the stored correction of dataset name to pos, the decoded
 // positions in stored order. It fails with an error wrapping
-// store.ErrCorrupt when the correction data is malformed or leaves a pair
-// with a status other than the one the encoder computed.
+// store.ErrCorrupt when the correction data is malformed.
 func Correct(db *store.DB, name string, info *Info, pos [3][]float64) error {
 	ai, err := db.Info(name)
 	if err != nil {
@@ -107,19 +159,15 @@ func Correct(db *store.DB, name string, info *Info, pos [3][]float64) error {
 	if err := db.Read(name, chunk.Full(ai.Shape), data); err != nil {
 		return err
 	}
-	corr, err := decodeCorrection(data, pos, info.DType, info.EncodeBound)
+	corr, err := decodeCorrection(data, pos, info.DType, info.Bound)
 	if err != nil {
 		return fmt.Errorf("particles %q: %w", name, err)
 	}
-	geo := geometry{space: Space{Box: info.Box, Periodic: info.Periodic}, link: info.Link, margin: info.Margin, dtype: info.DType}
-	if unmet := applyCorrection(pos[0], pos[1], pos[2], corr, geo); len(unmet) > 0 {
-		return fmt.Errorf("particles %q: %w: the correction left %d of its pairs with the wrong linked status, first (%d, %d)",
-			name, store.ErrCorrupt, len(unmet), unmet[0].i, unmet[0].j)
-	}
+	corr.apply(pos, info.Bound, info.DType)
 	return nil
 }
 
-func scatter(v []float64, perm []uint32) []float64 {
+func scatter(v []float64, perm []int64) []float64 {
 	out := make([]float64, len(v))
 	for k, i := range perm {
 		out[i] = v[k]
@@ -141,8 +189,7 @@ type Stat struct {
 	// PositionRatio is the raw size of the positions over PositionBytes.
 	PositionRatio float64 `json:"position_ratio"`
 	// CorrectionBytes is what the correction adds to the stored size: the
-	// stored correction data plus the positions' growth from the tighter
-	// encode bound, against Info.Correction.PlainPositionBytes.
+	// stored correction data. Positions are encoded at the bound itself.
 	CorrectionBytes int64 `json:"correction_bytes"`
 	// Arrays holds the stored size of each array by name.
 	Arrays map[string]int64 `json:"arrays"`
@@ -155,7 +202,10 @@ func StatDataset(db *store.DB, name string) (*Stat, error) {
 		return nil, err
 	}
 	st := &Stat{Info: info, Arrays: map[string]int64{}}
-	names := []string{name, partName(name, partPerm)}
+	names := []string{name}
+	if info.Ordered {
+		names = append(names, partName(name, partPerm))
+	}
 	for _, p := range posParts {
 		names = append(names, partName(name, p))
 	}
@@ -169,6 +219,7 @@ func StatDataset(db *store.DB, name string) (*Stat, error) {
 	}
 	if info.IDs {
 		names = append(names, partName(name, partIDs))
+		st.RawBytes += 8 * int64(info.Count)
 	}
 	for _, n := range names {
 		as, err := db.Stat(n)
@@ -177,7 +228,7 @@ func StatDataset(db *store.DB, name string) (*Stat, error) {
 		}
 		st.Arrays[n] = as.StoredBytes
 		st.StoredBytes += as.StoredBytes
-		if n != name && n != partName(name, partPerm) {
+		if n != name && n != partName(name, partPerm) && n != partName(name, partIDs) {
 			st.RawBytes += as.RawBytes
 		}
 	}
@@ -188,6 +239,6 @@ func StatDataset(db *store.DB, name string) (*Stat, error) {
 	posRaw := 3 * int64(info.Count) * size
 	st.PositionRatio = float64(posRaw) / float64(st.PositionBytes)
 	st.Ratio = float64(st.RawBytes) / float64(st.StoredBytes)
-	st.CorrectionBytes = st.Arrays[name] + st.PositionBytes - info.Correction.PlainPositionBytes
+	st.CorrectionBytes = st.Arrays[name]
 	return st, nil
 }

@@ -80,26 +80,26 @@ type particlesInspectReport struct {
 	Name string `json:"name"`
 	Kind string `json:"kind"`
 	*particles.Stat
-	// CorrectionParticles counts the particles the correction stores
-	// exactly or moves.
-	CorrectionParticles int `json:"correction_particles"`
+	// CorrectionPercent is the stored correction data as a percentage of
+	// the stored positions.
+	CorrectionPercent float64 `json:"correction_percent"`
 }
 
 func printParticlesInspect(cmd *cobra.Command, o *inspectOptions, st *particles.Stat) error {
 	c := st.Info.Correction
 	if o.jsonOut {
 		return writeJSON(cmd.OutOrStdout(), particlesInspectReport{
-			Name: o.name, Kind: "particles", Stat: st, CorrectionParticles: c.ExactParticles + c.MovedParticles,
+			Name: o.name, Kind: "particles", Stat: st, CorrectionPercent: 100 * float64(st.CorrectionBytes) / float64(st.PositionBytes),
 		})
 	}
 	a := st.Info
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "particles  %s\n", o.name)
 	fmt.Fprintf(out, "count      %d (%s)\nbox        %g periodic=%v\nlink       %g\n", a.Count, a.DType, a.Box, a.Periodic, a.Link)
-	fmt.Fprintf(out, "bound      %g (positions encoded at %g)\n", a.Bound, a.EncodeBound)
+	fmt.Fprintf(out, "bound      %g\n", a.Bound)
 	fmt.Fprintf(out, "size       %d raw, %d stored, ratio %.2f; positions %d stored, ratio %.2f\n", st.RawBytes, st.StoredBytes, st.Ratio, st.PositionBytes, st.PositionRatio)
-	fmt.Fprintf(out, "correction %d bytes over %d plain position bytes (%.2f%%): %d pairs, %d exact particles, %d moved\n",
-		st.CorrectionBytes, c.PlainPositionBytes, 100*float64(st.CorrectionBytes)/float64(c.PlainPositionBytes), c.Pairs, c.ExactParticles, c.MovedParticles)
+	fmt.Fprintf(out, "correction %d bytes over %d position bytes (%.2f%%): %d pairs, %d particles moved, %d of them exact; %d particles change group without it\n",
+		st.CorrectionBytes, st.PositionBytes, 100*float64(st.CorrectionBytes)/float64(st.PositionBytes), c.Pairs, c.MovedParticles, c.ExactParticles, c.Relabelled)
 	return nil
 }
 
