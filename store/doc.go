@@ -72,9 +72,11 @@
 //     losslessly with a coverage bitmap (see coverage.go), so errors never
 //     add up across partial writes.
 //   - Atomicity and durability: one Write is one Pebble batch, synced to the
-//     write-ahead log before Write returns (unless Options.NoSync). Import
-//     commits a batch every few chunks per core; if it fails, it deletes
-//     the array.
+//     write-ahead log before Write returns (unless Options.NoSync, or with
+//     Options.WriteBehind, where Flush and Close make earlier calls
+//     durable). Import commits a batch every few chunks per core and
+//     publishes the array only with its last batch; if it fails, it deletes
+//     what it wrote, and if the process dies, the next Open does.
 //   - Isolation: Read, Export and Stat read from one Pebble snapshot.
 //   - Concurrency: a DB is safe for concurrent use. Reads never block.
 //     Writes to different arrays run in parallel; writes to one array are
@@ -92,6 +94,9 @@
 //	key                                         value
 //	0x00 'v'                                    store format version (uvarint)
 //	0x00 'n'                                    next array ID (uint64, 8 bytes)
+//	0x00 'i' name                               catalog entry of an import in
+//	                                            progress (see pending.go);
+//	                                            Open removes it and its chunks
 //	0x01 name                                   catalog entry: ArrayInfo as JSON
 //	0x02 id(8) c0(4) c1(4) ... c[n-1](4)        chunk stream (package codecs)
 //	0x03 id(8) c0(4) c1(4) ... c[n-1](4)        coverage bitmap of a partly
@@ -116,6 +121,7 @@
 // # Events and logging
 //
 // The store never prints. Options.Logger receives Pebble's messages and
-// Options.Events receives typed events (chunks written, corruption found);
+// Options.Events receives typed events (chunks written, compaction finished,
+// corruption found);
 // the command line decides what a person sees.
 package store
