@@ -102,7 +102,7 @@ func (s *Server) NewFlightServer(grpcOpts ...grpc.ServerOption) flight.Server {
 		middleware = append(middleware, tokenMiddleware(s.opts.Token))
 	}
 	middleware = append(middleware, s.logMiddleware())
-	grpcOpts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(MaxBatchBytes + 1<<20)}, grpcOpts...)
+	grpcOpts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(MaxBatchBytes + 1<<20), grpc.ForceServerCodecV2(newFlightCodec())}, grpcOpts...)
 	fs := flight.NewServerWithMiddleware(middleware, grpcOpts...)
 	fs.RegisterFlightService(s)
 	return fs
@@ -390,9 +390,11 @@ func (s *Server) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetServ
 	if err != nil {
 		return statusOf(err)
 	}
-	w := flight.NewRecordWriter(stream, ipc.WithSchema(schema))
-	defer w.Close()
-	err = StreamRegion(stream.Context(), s.db, l, s.opts.BatchBytes, func(rec arrow.RecordBatch) error { return w.Write(rec) })
+	w := newRecordSender(stream, schema)
+	err = StreamRegion(stream.Context(), s.db, l, s.opts.BatchBytes, w.Write)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
 	return statusOf(err)
 }
 

@@ -74,7 +74,7 @@ func (b bytesReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // startServer serves db on a free loopback port and returns a client.
-func startServer(t *testing.T, db *store.DB, opts arrowio.ServerOptions) flight.Client {
+func startServer(t testing.TB, db *store.DB, opts arrowio.ServerOptions) flight.Client {
 	t.Helper()
 	srv, err := arrowio.NewServer(db, opts)
 	require.NoError(t, err)
