@@ -24,10 +24,10 @@
 // attributes, then an int64 "group" column on request (ParticleSchema,
 // ParticleRecord). The schema metadata holds epsilon.name and, for stored
 // datasets, epsilon.particles (ParticleMeta as JSON). The Flight server
-// reads particle sets through the ParticleSource interface; by default
-// through StoreParticles, which serves the datasets of the particles
-// package in their original order with the correction applied, and whose
-// group column holds friends-of-friends labels (the smallest particle
+// reads particle sets through the ParticleSource interface, by default
+// through StoreParticles. StoreParticles serves the datasets of the
+// particles package in their original order with the correction applied.
+// Its group column holds friends-of-friends labels (the smallest particle
 // index of each group) at the dataset's linking length.
 //
 // # Flight service

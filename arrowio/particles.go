@@ -74,7 +74,7 @@ func (set ParticleSetInfo) Schema(group bool) (*arrow.Schema, error) {
 }
 
 // ParticleSource is what the Flight server needs from a particle store.
-// The server has no particle sets when ServerOptions.Particles is nil.
+// When ServerOptions.Particles is nil, the server uses StoreParticles.
 type ParticleSource interface {
 	// ParticleSets lists the particle sets.
 	ParticleSets() ([]ParticleSetInfo, error)

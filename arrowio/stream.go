@@ -54,10 +54,10 @@ func Slabs(l Layout, maxBytes int64) ([]chunk.Region, error) {
 
 // StreamRegion reads the region of l from db slab by slab (see Slabs) and
 // calls emit with one record batch per slab, in order. It decodes the next
-// slab while emit handles the current one. emit may retain the record (to
-// send it asynchronously, say): a slab buffer is reused only after the last
-// reference to its record is released, and a new one is allocated when none
-// is free, so memory grows only while records are retained.
+// slab while emit handles the current one. emit may retain the record, to
+// send it asynchronously, say. A slab buffer is reused only after the last
+// reference to its record is released. When no buffer is free, a new one is
+// allocated, so memory grows only while records are retained.
 func StreamRegion(ctx context.Context, db *store.DB, l Layout, batchBytes int64, emit func(arrow.RecordBatch) error) error {
 	schema, err := l.Schema()
 	if err != nil {

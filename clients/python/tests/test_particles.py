@@ -39,7 +39,7 @@ def test_groups_match_fof_on_original_positions(client, name):
 
 
 def test_reference_groups_hfof():
-    # Reference answer of the real data set for hfof cosmo32768 at link
+    # Reference result of the real data set for hfof cosmo32768 at link
     # 0.00625 in the periodic unit box: 12,765 groups, 70 with at least 20
     # members, the largest with 4,897. It checks fof_labels itself.
     orig = original_particles("hfof")
