@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/epsilon-db/epsilon/arrowio"
 	"github.com/epsilon-db/epsilon/codecs"
@@ -215,4 +217,25 @@ func TestListFlightsParticleSets(t *testing.T) {
 	info, err = client.GetFlightInfo(ctx, &flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: []byte(`{"particles": "hfof", "group": true}`)})
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(sets[1].ds.X))*20, info.TotalBytes, "x, y, z and the int64 group")
+}
+
+func TestDoGetParticlesErrorCodes(t *testing.T) {
+	db, _ := openStore(t)
+	sets := realParticleSets(t)
+	_, err := particles.Write(db, "hfof", sets[1].ds, sets[1].opts)
+	require.NoError(t, err)
+	client := startServer(t, db, arrowio.ServerOptions{MaxRegionBytes: 100 << 10})
+	cases := []struct {
+		name, ticket string
+		code         codes.Code
+	}{
+		{"over the limit", `{"particles": "hfof"}`, codes.ResourceExhausted},
+		{"unknown set", `{"particles": "nope"}`, codes.NotFound},
+		{"array name", `{"particles": "TS"}`, codes.NotFound},
+		{"region", `{"particles": "hfof", "region": [[0, 1]]}`, codes.InvalidArgument},
+	}
+	for _, c := range cases {
+		_, _, err := doGet(context.Background(), client, []byte(c.ticket))
+		assert.Equal(t, c.code, status.Code(err), "%s: %v", c.name, err)
+	}
 }
