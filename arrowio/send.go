@@ -83,7 +83,6 @@ func (m *rawFlightData) marshal() mem.BufferSlice {
 		out = append(out, mem.SliceBuffer(small))
 		small = nil
 		rel.pending.Add(1)
-		b := b
 		out = append(out, mem.NewBuffer(&b, rel))
 	}
 	if len(small) > 0 {
