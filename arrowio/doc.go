@@ -19,28 +19,45 @@
 // epsilon.mode, epsilon.bound, epsilon.abs_bound and, when the array has
 // one, epsilon.fill. WriteFile writes the same batches as an Arrow IPC file.
 //
-// Particle sets map to one column per quantity: x, y, z, then vx, vy, vz
-// and id when present, then named attributes, then an int64 "group" column
-// on request (ParticleSchema, ParticleRecord). The Flight server reads
-// particle sets through the ParticleSource interface.
+// Particle sets map to one record per particle and one column per
+// quantity: x, y, z, then vx, vy, vz and id when present, then named
+// attributes, then an int64 "group" column on request (ParticleSchema,
+// ParticleRecord). The schema metadata holds epsilon.name and, for stored
+// datasets, epsilon.particles (ParticleMeta as JSON). The Flight server
+// reads particle sets through the ParticleSource interface, by default
+// through StoreParticles. StoreParticles serves the datasets of the
+// particles package in their original order with the correction applied.
+// Its group column holds friends-of-friends labels (the smallest particle
+// index of each group) at the dataset's linking length.
 //
 // # Flight service
 //
 // Server implements these Flight calls:
 //
 //   - ListFlights: one FlightInfo per array and particle set, with the
-//     descriptor path [name].
+//     descriptor path [name]. The arrays that hold a particle set
+//     (ParticleSetInfo.Arrays) are left out.
 //   - GetFlightInfo: for the path [name] or a CMD descriptor holding a
 //     ticket, the schema, the total records and decoded bytes, and one
 //     endpoint per slab of whole chunks along the leading dimension (about
 //     ServerOptions.EndpointBytes each), so that clients can read slabs in
-//     parallel. Endpoints carry no location: read them from the same server.
+//     parallel; a particle set has one endpoint. Endpoints carry no
+//     location: read them from the same server.
 //   - DoGet: the ticket is JSON (Ticket): {"array": NAME},
 //     {"array": NAME, "region": [[start, stop], ...]} or
-//     {"particles": NAME, "group": true}. Batches hold at most
-//     ServerOptions.BatchBytes; the server decodes one slab while it sends
-//     the previous one, so a read holds about two batches in memory
-//     whatever the size of the region.
+//     {"particles": NAME} or {"particles": NAME, "group": true}. Batches
+//     hold at most ServerOptions.BatchBytes; the server decodes one slab
+//     while gRPC sends the previous one, so an array read holds a few
+//     batches in memory whatever the size of the region. A particle read
+//     holds the whole set, because the correction and the groups need
+//     every position.
+//
+// # Sending without copies
+//
+// The server registers its own gRPC codec (flightCodec): FlightData
+// messages of DoGet batches are encoded with their body slices referenced,
+// not copied, and each record is retained until gRPC has written it. Every
+// other message goes through the standard protobuf codec.
 //   - DoPut: the descriptor command is JSON (PutCommand), such as
 //     {"create": NAME, "mode": "rel", "bound": 1e-4, "value_range": [lo, hi]},
 //     followed by batches in the DoGet layout, which must cover the array

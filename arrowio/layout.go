@@ -107,6 +107,14 @@ func (l Layout) Schema() (*arrow.Schema, error) {
 // NOTE: Arrow buffers are in the host's byte order, so this is correct only
 // on little-endian hosts, which are all the hosts Go's arrow-go supports.
 func NewRecord(schema *arrow.Schema, rows int, raw []byte) (arrow.RecordBatch, error) {
+	buf := memory.NewBufferBytes(raw)
+	defer buf.Release()
+	return newRecord(schema, rows, buf)
+}
+
+// newRecord is NewRecord on a buffer, which the record retains.
+func newRecord(schema *arrow.Schema, rows int, buf *memory.Buffer) (arrow.RecordBatch, error) {
+	raw := buf.Bytes()
 	field := schema.Field(0)
 	valueType := field.Type
 	tensor, isTensor := field.Type.(*TensorType)
@@ -119,7 +127,7 @@ func NewRecord(schema *arrow.Schema, rows int, raw []byte) (arrow.RecordBatch, e
 	if want := rows * perRow * width; len(raw) != want {
 		return nil, fmt.Errorf("record of %d rows of %d %s values needs %d bytes, got %d", rows, perRow, valueType, want, len(raw))
 	}
-	values := array.NewData(valueType, rows*perRow, []*memory.Buffer{nil, memory.NewBufferBytes(raw)}, nil, 0, 0)
+	values := array.NewData(valueType, rows*perRow, []*memory.Buffer{nil, buf}, nil, 0, 0)
 	defer values.Release()
 	if !isTensor {
 		col := array.MakeFromData(values)

@@ -41,12 +41,40 @@ type ParticleSetInfo struct {
 	Name  string
 	Count int64
 	// Columns is the schema of the set's records without the group column,
-	// as ParticleSchema builds it.
+	// as ParticleSchema builds it. Raw is unused.
 	Columns []Column
+	// Meta, when not empty, goes to the schema metadata under
+	// MetaParticles.
+	Meta string
+	// Arrays names the store arrays that hold the set. ListFlights leaves
+	// them out of the arrays it lists.
+	Arrays []string
+}
+
+// Schema returns the schema of the set's records, with an int64 column
+// "group" at the end when group is set.
+func (set ParticleSetInfo) Schema(group bool) (*arrow.Schema, error) {
+	fields := make([]arrow.Field, 0, len(set.Columns)+1)
+	for _, c := range set.Columns {
+		t, err := ArrowType(c.DType)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, arrow.Field{Name: c.Name, Type: t})
+	}
+	if group {
+		fields = append(fields, arrow.Field{Name: "group", Type: arrow.PrimitiveTypes.Int64})
+	}
+	keys, values := []string{MetaName}, []string{set.Name}
+	if set.Meta != "" {
+		keys, values = append(keys, MetaParticles), append(values, set.Meta)
+	}
+	md := arrow.NewMetadata(keys, values)
+	return arrow.NewSchema(fields, &md), nil
 }
 
 // ParticleSource is what the Flight server needs from a particle store.
-// The server has no particle sets when ServerOptions.Particles is nil.
+// When ServerOptions.Particles is nil, the server uses StoreParticles.
 type ParticleSource interface {
 	// ParticleSets lists the particle sets.
 	ParticleSets() ([]ParticleSetInfo, error)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -39,7 +38,8 @@ type ServerOptions struct {
 	// "authorization: Bearer TOKEN" header. Calls without it get
 	// Unauthenticated.
 	Token string
-	// Particles serves particle sets; nil serves none.
+	// Particles serves particle sets. Default: the particle datasets of
+	// the store (StoreParticles).
 	Particles ParticleSource
 	// Logger receives one line per failed call. Default: discard.
 	Logger *slog.Logger
@@ -89,6 +89,9 @@ func NewServer(db *store.DB, opts ServerOptions) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	if opts.Particles == nil {
+		opts.Particles = StoreParticles{DB: db}
+	}
 	return &Server{db: db, opts: opts}, nil
 }
 
@@ -102,7 +105,7 @@ func (s *Server) NewFlightServer(grpcOpts ...grpc.ServerOption) flight.Server {
 		middleware = append(middleware, tokenMiddleware(s.opts.Token))
 	}
 	middleware = append(middleware, s.logMiddleware())
-	grpcOpts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(MaxBatchBytes + 1<<20)}, grpcOpts...)
+	grpcOpts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(MaxBatchBytes + 1<<20), grpc.ForceServerCodecV2(newFlightCodec())}, grpcOpts...)
 	fs := flight.NewServerWithMiddleware(middleware, grpcOpts...)
 	fs.RegisterFlightService(s)
 	return fs
@@ -247,13 +250,27 @@ func pathDescriptor(name string) *flight.FlightDescriptor {
 	return &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{name}}
 }
 
-// ListFlights sends one FlightInfo per array and per particle set.
+// ListFlights sends one FlightInfo per array and per particle set. The
+// arrays that hold a particle set are left out.
 func (s *Server) ListFlights(_ *flight.Criteria, stream flight.FlightService_ListFlightsServer) error {
 	arrays, err := s.db.List()
 	if err != nil {
 		return statusOf(err)
 	}
+	sets, err := s.opts.Particles.ParticleSets()
+	if err != nil {
+		return statusOf(err)
+	}
+	hidden := map[string]bool{}
+	for _, set := range sets {
+		for _, a := range set.Arrays {
+			hidden[a] = true
+		}
+	}
 	for _, a := range arrays {
+		if hidden[a.Name] {
+			continue
+		}
 		fi, err := s.arrayInfo(LayoutOf(a, chunk.Full(a.Shape)), pathDescriptor(a.Name))
 		if err != nil {
 			// An array whose rows exceed the batch limit is listed without
@@ -268,13 +285,6 @@ func (s *Server) ListFlights(_ *flight.Criteria, stream flight.FlightService_Lis
 		if err := stream.Send(fi); err != nil {
 			return err
 		}
-	}
-	if s.opts.Particles == nil {
-		return nil
-	}
-	sets, err := s.opts.Particles.ParticleSets()
-	if err != nil {
-		return statusOf(err)
 	}
 	for _, set := range sets {
 		fi, err := s.particleInfo(set, false, pathDescriptor(set.Name))
@@ -307,19 +317,25 @@ func (s *Server) GetFlightInfo(_ context.Context, desc *flight.FlightDescriptor)
 	default:
 		return nil, status.Errorf(codes.InvalidArgument, "descriptor type %v: expected PATH or CMD", desc.GetType())
 	}
+	if desc.GetType() == flight.DescriptorPATH {
+		// A particle set's name is also the name of its entry array, so
+		// the set goes first.
+		if set, err := s.findParticleSet(t.Array); err == nil {
+			fi, err := s.particleInfo(set, false, desc)
+			return fi, statusOf(err)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, statusOf(err)
+		}
+	}
 	if t.Array != "" {
 		// Describing a region costs no decoding, so the size limit applies
 		// to DoGet only; each endpoint is at most EndpointBytes anyway.
 		l, err := s.layoutFor(t, false)
-		if errors.Is(err, store.ErrNotFound) && desc.GetType() == flight.DescriptorPATH && s.opts.Particles != nil {
-			t = Ticket{Particles: t.Array}
-		} else {
-			if err != nil {
-				return nil, statusOf(err)
-			}
-			fi, err := s.arrayInfo(l, desc)
-			return fi, statusOf(err)
+		if err != nil {
+			return nil, statusOf(err)
 		}
+		fi, err := s.arrayInfo(l, desc)
+		return fi, statusOf(err)
 	}
 	set, err := s.findParticleSet(t.Particles)
 	if err != nil {
@@ -330,37 +346,26 @@ func (s *Server) GetFlightInfo(_ context.Context, desc *flight.FlightDescriptor)
 }
 
 func (s *Server) findParticleSet(name string) (ParticleSetInfo, error) {
-	if s.opts.Particles != nil {
-		sets, err := s.opts.Particles.ParticleSets()
-		if err != nil {
-			return ParticleSetInfo{}, err
-		}
-		for _, set := range sets {
-			if set.Name == name {
-				return set, nil
-			}
+	sets, err := s.opts.Particles.ParticleSets()
+	if err != nil {
+		return ParticleSetInfo{}, err
+	}
+	for _, set := range sets {
+		if set.Name == name {
+			return set, nil
 		}
 	}
 	return ParticleSetInfo{}, fmt.Errorf("particle set %q: %w", name, store.ErrNotFound)
 }
 
 func (s *Server) particleInfo(set ParticleSetInfo, group bool, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	fields := make([]arrow.Field, 0, len(set.Columns)+1)
-	for _, c := range set.Columns {
-		t, err := ArrowType(c.DType)
-		if err != nil {
-			return nil, err
-		}
-		fields = append(fields, arrow.Field{Name: c.Name, Type: t})
+	schema, err := set.Schema(group)
+	if err != nil {
+		return nil, err
 	}
-	if group {
-		fields = append(fields, arrow.Field{Name: "group", Type: arrow.PrimitiveTypes.Int64})
-	}
-	md := arrow.NewMetadata([]string{MetaName}, []string{set.Name})
-	schema := arrow.NewSchema(fields, &md)
 	var rowBytes int64
 	for _, f := range schema.Fields() {
-		rowBytes += int64(f.Type.(interface{ Bytes() int }).Bytes())
+		rowBytes += int64(f.Type.(arrow.FixedWidthDataType).Bytes())
 	}
 	t := Ticket{Particles: set.Name, Group: group}
 	return &flight.FlightInfo{
@@ -390,30 +395,28 @@ func (s *Server) DoGet(tkt *flight.Ticket, stream flight.FlightService_DoGetServ
 	if err != nil {
 		return statusOf(err)
 	}
-	w := flight.NewRecordWriter(stream, ipc.WithSchema(schema))
-	defer w.Close()
-	err = StreamRegion(stream.Context(), s.db, l, s.opts.BatchBytes, func(rec arrow.RecordBatch) error { return w.Write(rec) })
+	w := newRecordSender(stream, schema)
+	err = StreamRegion(stream.Context(), s.db, l, s.opts.BatchBytes, w.Write)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
 	return statusOf(err)
 }
 
 func (s *Server) doGetParticles(t Ticket, stream flight.FlightService_DoGetServer) error {
-	if _, err := s.findParticleSet(t.Particles); err != nil {
+	set, err := s.findParticleSet(t.Particles)
+	if err != nil {
 		return err
 	}
-	var w *flight.Writer
-	defer func() {
-		if w != nil {
-			w.Close()
-		}
-	}()
-	return s.opts.Particles.ReadParticles(stream.Context(), t.Particles, t.Group, s.opts.BatchBytes, func(p ParticleColumns) error {
-		schema, err := ParticleSchema(t.Particles, p, t.Group)
-		if err != nil {
-			return err
-		}
-		if w == nil {
-			w = flight.NewRecordWriter(stream, ipc.WithSchema(schema))
-		}
+	schema, err := set.Schema(t.Group)
+	if err != nil {
+		return err
+	}
+	if n := set.Count * int64(schema.NumFields()) * 8; n > s.opts.MaxRegionBytes {
+		return fmt.Errorf("%w: particle set %q is up to %d bytes decoded, the server limit is %d", ErrTooLarge, set.Name, n, s.opts.MaxRegionBytes)
+	}
+	w := newRecordSender(stream, schema)
+	err = s.opts.Particles.ReadParticles(stream.Context(), t.Particles, t.Group, s.opts.BatchBytes, func(p ParticleColumns) error {
 		rec, err := ParticleRecord(schema, p)
 		if err != nil {
 			return err
@@ -421,6 +424,10 @@ func (s *Server) doGetParticles(t Ticket, stream flight.FlightService_DoGetServe
 		defer rec.Release()
 		return w.Write(rec)
 	})
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // ListActions lists the stat action.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -74,7 +75,7 @@ func (b bytesReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // startServer serves db on a free loopback port and returns a client.
-func startServer(t *testing.T, db *store.DB, opts arrowio.ServerOptions) flight.Client {
+func startServer(t testing.TB, db *store.DB, opts arrowio.ServerOptions) flight.Client {
 	t.Helper()
 	srv, err := arrowio.NewServer(db, opts)
 	require.NoError(t, err)
@@ -389,4 +390,34 @@ func TestTokenChecked(t *testing.T) {
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
 	_, _, err := doGet(ctx, client, ticket)
 	assert.NoError(t, err)
+}
+
+// TestDoGetConcurrentEndpoints reads every endpoint at once, in small
+// batches, so that slab buffers return to their pools while gRPC still
+// sends other batches; every value must still be right.
+func TestDoGetConcurrentEndpoints(t *testing.T) {
+	db, fields := openStore(t)
+	client := startServer(t, db, arrowio.ServerOptions{EndpointBytes: 700 << 10, BatchBytes: 250 << 10})
+	ctx := context.Background()
+	ts := fields[0]
+	info, err := client.GetFlightInfo(ctx, &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{ts.name}})
+	require.NoError(t, err)
+	require.Greater(t, len(info.Endpoint), 2, "endpoints")
+	parts := make([][]byte, len(info.Endpoint))
+	errs := make([]error, len(info.Endpoint))
+	var wg sync.WaitGroup
+	for i, ep := range info.Endpoint {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[i], _, errs[i] = doGet(ctx, client, ep.Ticket.Ticket)
+		}()
+	}
+	wg.Wait()
+	var all []byte
+	for i := range parts {
+		require.NoError(t, errs[i], "endpoint %d", i)
+		all = append(all, parts[i]...)
+	}
+	checkWithinBound(t, ts, chunk.Full(ts.file.Shape), all)
 }

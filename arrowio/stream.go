@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/store"
@@ -52,9 +54,10 @@ func Slabs(l Layout, maxBytes int64) ([]chunk.Region, error) {
 
 // StreamRegion reads the region of l from db slab by slab (see Slabs) and
 // calls emit with one record batch per slab, in order. It decodes the next
-// slab while emit handles the current one, so at most two slabs of
-// batchBytes are in memory at a time. emit must not keep the record after
-// it returns: its buffer is reused.
+// slab while emit handles the current one. emit may retain the record, to
+// send it asynchronously, say. A slab buffer is reused only after the last
+// reference to its record is released. When no buffer is free, a new one is
+// allocated, so memory grows only while records are retained.
 func StreamRegion(ctx context.Context, db *store.DB, l Layout, batchBytes int64, emit func(arrow.RecordBatch) error) error {
 	schema, err := l.Schema()
 	if err != nil {
@@ -66,33 +69,23 @@ func StreamRegion(ctx context.Context, db *store.DB, l Layout, batchBytes int64,
 	}
 	type decoded struct {
 		rows int
-		buf  []byte
+		buf  *memory.Buffer
 		err  error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	pool := &slabPool{keep: 3}
 	ready := make(chan decoded, 1)
-	free := make(chan []byte, 2)
-	free <- nil
-	free <- nil
 	go func() {
 		defer close(ready)
 		for _, slab := range slabs {
-			var buf []byte
-			select {
-			case buf = <-free:
-			case <-ctx.Done():
-				return
-			}
 			n := int(int64(slab.Count()) * int64(l.DType.Size()))
-			if cap(buf) < n {
-				buf = make([]byte, n)
-			}
-			buf = buf[:n]
-			err := db.Read(l.Name, slab, buf)
+			buf := memory.NewBufferWithAllocator(pool.Allocate(n), pool)
+			err := db.Read(l.Name, slab, buf.Bytes())
 			select {
 			case ready <- decoded{rows: slab.Stop[0] - slab.Start[0], buf: buf, err: err}:
 			case <-ctx.Done():
+				buf.Release()
 				return
 			}
 			if err != nil {
@@ -100,11 +93,21 @@ func StreamRegion(ctx context.Context, db *store.DB, l Layout, batchBytes int64,
 			}
 		}
 	}()
+	defer func() {
+		// Stop the decoder and release the slab it decoded ahead, when
+		// emit or a read failed.
+		cancel()
+		for d := range ready {
+			d.buf.Release()
+		}
+	}()
 	for d := range ready {
 		if d.err != nil {
+			d.buf.Release()
 			return d.err
 		}
-		rec, err := NewRecord(schema, d.rows, d.buf)
+		rec, err := newRecord(schema, d.rows, d.buf)
+		d.buf.Release()
 		if err != nil {
 			return err
 		}
@@ -113,7 +116,45 @@ func StreamRegion(ctx context.Context, db *store.DB, l Layout, batchBytes int64,
 		if err != nil {
 			return err
 		}
-		free <- d.buf
 	}
 	return ctx.Err()
+}
+
+// slabPool is the memory.Allocator of StreamRegion's slab buffers: Free
+// keeps up to keep buffers for reuse. Buffers are not zeroed on reuse,
+// because every Read overwrites its whole buffer.
+type slabPool struct {
+	mu   sync.Mutex
+	keep int
+	free [][]byte // guarded by mu
+}
+
+func (p *slabPool) Allocate(size int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, b := range p.free {
+		if cap(b) >= size {
+			p.free = append(p.free[:i], p.free[i+1:]...)
+			return b[:size]
+		}
+	}
+	return make([]byte, size)
+}
+
+func (p *slabPool) Reallocate(size int, b []byte) []byte {
+	if size <= cap(b) {
+		return b[:size]
+	}
+	out := p.Allocate(size)
+	copy(out, b)
+	p.Free(b)
+	return out
+}
+
+func (p *slabPool) Free(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) < p.keep {
+		p.free = append(p.free, b[:cap(b)])
+	}
 }

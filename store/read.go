@@ -50,7 +50,38 @@ func (db *DB) Read(name string, r chunk.Region, dst any) error {
 		copyValues(raw, r.Shape(), offsetIn(inter, r), buf, region.Shape(), offsetIn(inter, region), inter.Shape(), size)
 		return nil
 	}
-	return db.decodeRegion(snap, info, r, sink)
+	direct := func(region chunk.Region) []byte {
+		off, ok := contiguousIn(region, r)
+		if !ok {
+			return nil
+		}
+		return raw[off*size : (off+region.Count())*size]
+	}
+	return db.decodeRegionInto(snap, info, r, direct, sink)
+}
+
+// contiguousIn reports whether inner, a region inside outer, is one
+// contiguous run of outer's values in C order, and returns the index of
+// its first value. That holds when inner spans outer's whole extent in
+// every dimension after its first dimension longer than 1.
+func contiguousIn(inner, outer chunk.Region) (int, bool) {
+	if in, ok := inner.Intersect(outer); !ok || in.Count() != inner.Count() {
+		return 0, false
+	}
+	k := 0
+	for k < len(inner.Start)-1 && inner.Stop[k]-inner.Start[k] == 1 {
+		k++
+	}
+	for d := k + 1; d < len(inner.Start); d++ {
+		if inner.Start[d] != outer.Start[d] || inner.Stop[d] != outer.Stop[d] {
+			return 0, false
+		}
+	}
+	off := 0
+	for d := range inner.Start {
+		off = off*(outer.Stop[d]-outer.Start[d]) + inner.Start[d] - outer.Start[d]
+	}
+	return off, true
 }
 
 type decodeJob struct {
@@ -62,6 +93,13 @@ type decodeJob struct {
 // range scan per run of chunks along the last dimension, and hands each to
 // sink. Decoding runs on up to Options.Concurrency goroutines.
 func (db *DB) decodeRegion(snap *pebble.Snapshot, info *ArrayInfo, r chunk.Region, sink sinkFunc) error {
+	return db.decodeRegionInto(snap, info, r, nil, sink)
+}
+
+// decodeRegionInto is decodeRegion with a shortcut: when direct returns a
+// buffer for a chunk's region, the chunk is decoded straight into it and
+// sink is skipped for that chunk.
+func (db *DB) decodeRegionInto(snap *pebble.Snapshot, info *ArrayInfo, r chunk.Region, direct func(chunk.Region) []byte, sink sinkFunc) error {
 	grid := info.Grid()
 	box := grid.ChunksOf(r)
 	if box.Empty() {
@@ -98,19 +136,26 @@ func (db *DB) decodeRegion(snap *pebble.Snapshot, info *ArrayInfo, r chunk.Regio
 			}
 			region := grid.ChunkRegion(job.coords)
 			n := region.Count() * info.DType.Size()
-			if cap(buf) < n {
-				buf = make([]byte, n)
+			dst := []byte(nil)
+			if direct != nil {
+				dst = direct(region)
 			}
-			buf = buf[:n]
+			viaSink := dst == nil
+			if viaSink {
+				if cap(buf) < n {
+					buf = make([]byte, n)
+				}
+				dst = buf[:n]
+			}
 			var err error
 			if job.stream == nil {
 				p := info.params(nil)
-				fillBytes(buf, info.DType, p.HasFill, p.Fill)
+				fillBytes(dst, info.DType, p.HasFill, p.Fill)
 			} else {
-				err = db.decodeStored(snap, cache, info, job.coords, region, job.stream, buf)
+				err = db.decodeStored(snap, cache, info, job.coords, region, job.stream, dst)
 			}
-			if err == nil {
-				err = sink(job.coords, region, buf)
+			if err == nil && viaSink {
+				err = sink(job.coords, region, dst)
 			}
 			if err != nil {
 				fail(err)

@@ -1,14 +1,18 @@
-"""Read and write arrays of an epsilon store served by ``epsilon serve``.
+"""Read and write arrays and read particle datasets of an epsilon store
+served by ``epsilon serve``.
 
 The server speaks Arrow Flight. Each array is a flight whose descriptor
 path is ``[name]``; its records are the indices along the leading
 dimension, in a column ``data`` of the canonical extension type
 ``arrow.fixed_shape_tensor`` (a plain column for one-dimensional arrays).
+Each particle dataset is a flight too, with one record per particle and
+one column per quantity.
 
     >>> import epsilon_client
     >>> c = epsilon_client.connect("grpc://127.0.0.1:8815")
     >>> ts = c.read("TS")                        # numpy.ndarray
     >>> part = c.read("TS", region=[(0, 2), (0, 192), (0, 288)])
+    >>> halo = c.read_particles("hfof", group=True)   # dict of numpy arrays
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.flight as flight
 
-__all__ = ["Client", "Endpoint", "connect"]
+__all__ = ["Client", "Endpoint", "connect", "table_to_numpy"]
 
 # Batches sent by write() hold at most this many bytes of values. The
 # server accepts messages of up to 64 MiB.
@@ -74,13 +78,43 @@ def _region_pairs(region, shape: Sequence[int] | None = None):
 
 
 def _batch_values(batch: pa.RecordBatch) -> np.ndarray:
-    """Return the values of a batch's data column as a flat numpy array."""
+    """Return the values of a batch's data column as a flat numpy array, without copying."""
     col = batch.column(0)
     if isinstance(col, pa.ExtensionArray):
         col = col.storage
     if pa.types.is_fixed_size_list(col.type):
-        col = col.flatten()
-    return col.to_numpy(zero_copy_only=False)
+        col = col.flatten()  # the child values, offset applied, not copied
+    return col.to_numpy(zero_copy_only=True)
+
+
+def table_to_numpy(table: pa.Table) -> np.ndarray:
+    """Return the array that a table in the layout of an array flight holds.
+
+    ``table`` is what ``pyarrow.flight`` returns for an array ticket, such as
+    ``client.do_get(ticket).read_all()``; its schema metadata gives the dtype
+    and the region. The values are copied once, batch by batch, into the
+    result.
+    """
+    md = table.schema.metadata
+    dtype = np.dtype(md[b"epsilon.dtype"].decode())
+    shape = [stop - start for start, stop in json.loads(md[b"epsilon.region"])]
+    out = np.empty(shape, dtype=dtype)
+    flat = out.reshape(out.shape[0], -1) if out.ndim > 1 else out
+    row = 0
+    for batch in table.to_batches():
+        row = _copy_batch(batch, flat, row)
+    if row != out.shape[0]:
+        raise ValueError(f"table has {row} rows, its metadata gives {out.shape[0]}")
+    return out
+
+
+def _copy_batch(batch: pa.RecordBatch, flat: np.ndarray, row: int) -> int:
+    """Copy a batch's rows into ``flat`` (rows by values per row) from ``row``; return the next row."""
+    n = batch.num_rows
+    if row + n > flat.shape[0]:
+        raise ValueError(f"batch rows {row} to {row + n} exceed the {flat.shape[0]} rows expected")
+    flat[row : row + n] = _batch_values(batch).reshape(flat[row : row + n].shape)
+    return row + n
 
 
 class Client:
@@ -104,7 +138,12 @@ class Client:
         self.close()
 
     def list(self) -> list[dict]:
-        """Return one dict per array: name, shape, dtype, codec, mode, bound, abs_bound."""
+        """Return one dict per flight.
+
+        An array has name, records, bytes, shape, dtype, codec, mode, bound
+        and abs_bound; a particle dataset has name, records, bytes and
+        particles (count, dtype, box, periodic, link, bound, ...).
+        """
         out = []
         for info in self._flight.list_flights(options=self._options):
             md = info.schema.metadata or {}
@@ -135,12 +174,9 @@ class Client:
         reader = self._flight.do_get(flight.Ticket(ticket), self._options)
         flat = out.reshape(out.shape[0], -1) if out.ndim > 1 else out
         row = 0
+        # Each batch is copied as it arrives, while gRPC receives the next.
         for chunk in reader:
-            batch = chunk.data
-            n = batch.num_rows
-            values = _batch_values(batch)
-            flat[row : row + n] = values.reshape(flat[row : row + n].shape)
-            row += n
+            row = _copy_batch(chunk.data, flat, row)
         if row != out.shape[0]:
             raise RuntimeError(f"ticket {ticket!r} returned {row} rows, expected {out.shape[0]}")
 
@@ -175,6 +211,24 @@ class Client:
             for c in clients[1:]:
                 c.close()
         return out
+
+    def read_particles(self, name: str, group: bool = False) -> dict[str, np.ndarray]:
+        """Read particle dataset ``name`` into a dict of numpy arrays, one per column.
+
+        The columns are ``x``, ``y``, ``z`` (positions, each within the
+        dataset's bound of the original), then ``vx``, ``vy``, ``vz``, ``id``
+        and the named attributes when the dataset has them, all in the
+        original particle order. With ``group``, ``group`` holds each
+        particle's friends-of-friends group at the dataset's linking length,
+        labelled by the smallest particle index in the group; the groups are
+        those of the original positions.
+        """
+        ticket = {"particles": name}
+        if group:
+            ticket["group"] = True
+        reader = self._flight.do_get(flight.Ticket(json.dumps(ticket).encode()), self._options)
+        table = reader.read_all()
+        return {field.name: table.column(i).to_numpy() for i, field in enumerate(table.schema)}
 
     def endpoints(self, name: str, region=None) -> list[Endpoint]:
         """Return the parts of an array as independent read tasks.
@@ -276,6 +330,8 @@ def _describe(name: str, md: dict, info: flight.FlightInfo) -> dict:
         return None if v is None else v.decode()
 
     d = {"name": name, "records": info.total_records, "bytes": info.total_bytes}
+    if get("epsilon.particles") is not None:
+        d["particles"] = json.loads(get("epsilon.particles"))
     if get("epsilon.shape") is not None:
         d.update(
             shape=tuple(json.loads(get("epsilon.shape"))),

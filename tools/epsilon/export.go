@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/epsilon-db/epsilon/arrowio"
 	"github.com/epsilon-db/epsilon/chunk"
 	"github.com/epsilon-db/epsilon/internal/npy"
+	"github.com/epsilon-db/epsilon/particles"
 	"github.com/epsilon-db/epsilon/store"
 )
 
@@ -20,6 +22,7 @@ func init() { register(newExportCommand) }
 type exportOptions struct {
 	db, name, region, device string
 	arrow                    string
+	group                    bool
 }
 
 func newExportCommand() *cobra.Command {
@@ -37,7 +40,13 @@ memory.
 --arrow writes an Arrow IPC file: one row per index along the leading
 dimension, a column "data" of arrow.fixed_shape_tensor (a plain column for
 one-dimensional arrays), and the array's description in the schema
-metadata.`,
+metadata.
+
+When NAME is a particle dataset, --arrow writes one row per particle in
+the original order: columns x, y, z (corrected positions), then vx, vy,
+vz, id and the attributes when the dataset has them, and with --group an
+int64 column "group" with friends-of-friends labels at the dataset's
+linking length (the smallest particle index of each group).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && o.arrow == "" {
@@ -60,6 +69,7 @@ metadata.`,
 	f.StringVar(&o.region, "region", "", "region to export (default: the whole array)")
 	f.StringVar(&o.arrow, "arrow", "", "also write the region as an Arrow IPC file to this path")
 	f.StringVar(&o.device, "device", store.DeviceAuto, "where chunks are decoded: auto (a GPU when one is usable), cpu or gpu (fail without one)")
+	f.BoolVar(&o.group, "group", false, "with --arrow and a particle dataset, add the friends-of-friends group of each particle")
 	_ = cmd.MarkFlagRequired("db")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
@@ -130,6 +140,17 @@ func runExportArrow(cmd *cobra.Command, o *exportOptions) error {
 	if err != nil {
 		return err
 	}
+	pinfo, err := particles.Open(db, o.name)
+	isParticles := err == nil
+	if err != nil && !errors.Is(err, particles.ErrNotParticles) {
+		return err
+	}
+	if isParticles && o.region != "" {
+		return fmt.Errorf("--region %q: %q is a particle dataset, which is exported whole", o.region, o.name)
+	}
+	if !isParticles && o.group {
+		return fmt.Errorf("--group: %q is an array, not a particle dataset", o.name)
+	}
 	region, err := chunk.ParseRegion(o.region, info.Shape)
 	if err != nil {
 		return err
@@ -139,7 +160,11 @@ func runExportArrow(cmd *cobra.Command, o *exportOptions) error {
 		return err
 	}
 	w := bufio.NewWriterSize(out, 1<<20)
-	err = arrowio.WriteFile(cmd.Context(), db, arrowio.LayoutOf(info, region), w, 16<<20)
+	if isParticles {
+		err = arrowio.WriteParticlesFile(cmd.Context(), arrowio.StoreParticles{DB: db}, o.name, o.group, w, 16<<20)
+	} else {
+		err = arrowio.WriteFile(cmd.Context(), db, arrowio.LayoutOf(info, region), w, 16<<20)
+	}
 	if err == nil {
 		err = w.Flush()
 	}
@@ -152,6 +177,10 @@ func runExportArrow(cmd *cobra.Command, o *exportOptions) error {
 	if err != nil {
 		os.Remove(o.arrow)
 		return err
+	}
+	if isParticles {
+		fmt.Fprintf(cmd.OutOrStdout(), "exported particle dataset %s (%d particles) to Arrow file %s\n", o.name, pinfo.Count, o.arrow)
+		return nil
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "exported %s region %v (%d values of %s) to Arrow file %s\n", o.name, region, region.Count(), info.DType, o.arrow)
 	return nil

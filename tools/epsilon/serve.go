@@ -29,11 +29,13 @@ func newServeCommand() *cobra.Command {
 	var o serveOptions
 	cmd := &cobra.Command{
 		Use:   "serve --db DIR [--addr 127.0.0.1:8815]",
-		Short: "Serve the arrays of a store over Arrow Flight",
-		Long: `Serve answers Arrow Flight calls on --addr: ListFlights lists every array,
-GetFlightInfo cuts an array into endpoints that can be read in parallel,
-DoGet streams an array or a region of it, DoPut creates an array from
-record batches, and the stat action returns what inspect --json prints.
+		Short: "Serve the arrays and particle datasets of a store over Arrow Flight",
+		Long: `Serve answers Arrow Flight calls on --addr: ListFlights lists every array
+and particle dataset, GetFlightInfo cuts an array into endpoints that can
+be read in parallel, DoGet streams an array, a region of it or a particle
+dataset (with friends-of-friends groups on request), DoPut creates an
+array from record batches, and the stat action returns what inspect
+--json prints.
 
 The server listens on the loopback interface by default. Listening on any
 other address needs --token-file (every call must then carry the header

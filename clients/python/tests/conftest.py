@@ -24,6 +24,15 @@ FIELDS = {
 }
 REL_BOUND = 1e-4
 
+# Real particle sets the tests import: files (positions, velocities, ids),
+# box edge, linking length, and position and velocity bounds. The position
+# bound is a fifth of the linking length.
+PARTICLES = {
+    "hacc": dict(pos="particles/hacc_toy_m000_step50_pos_f32_32768x3.raw", vel="particles/hacc_toy_m000_step50_vel_f32_32768x3.raw",
+                 ids="particles/hacc_toy_m000_step50_id_i64_32768.raw", box=256.0, link=1.6, bound=0.32, vel_bound=1.0),
+    "hfof": dict(pos="particles/hfof_cosmo32768_pos_f32_32768x3.raw", box=1.0, link=0.00625, bound=0.00125),
+}
+
 
 def data_dir() -> pathlib.Path:
     """Return the real data folder: $EPSILON_DATA, else ../shared/data next to the repository."""
@@ -57,7 +66,72 @@ def store(binary, tmp_path_factory) -> pathlib.Path:
     for name, (path, dtype, shape) in FIELDS.items():
         subprocess.run([str(binary), "import", "--db", str(db), "--name", name, "--mode", "rel", "--bound", str(REL_BOUND),
                         "--dtype", dtype, "--shape", shape, str(data / path)], check=True, capture_output=True)
+    for name, spec in PARTICLES.items():
+        args = ["--pos", str(data / spec["pos"]), "--box", str(spec["box"]), "--periodic", "--link", str(spec["link"]),
+                "--bound", str(spec["bound"])]
+        if "vel" in spec:
+            args += ["--vel", str(data / spec["vel"]), "--vel-bound", str(spec["vel_bound"])]
+        if "ids" in spec:
+            args += ["--ids", str(data / spec["ids"]), "--ids-dtype", "i64"]
+        subprocess.run([str(binary), "particles", "import", "--db", str(db), "--name", name, *args], check=True, capture_output=True)
     return db
+
+
+def original_particles(name: str) -> dict:
+    """Return the original columns of a particle set: x, y, z, and vx, vy, vz, id when present."""
+    spec = PARTICLES[name]
+    pos = np.fromfile(data_dir() / spec["pos"], dtype="<f4").reshape(-1, 3)
+    cols = {"x": pos[:, 0], "y": pos[:, 1], "z": pos[:, 2]}
+    if "vel" in spec:
+        vel = np.fromfile(data_dir() / spec["vel"], dtype="<f4").reshape(-1, 3)
+        cols.update(vx=vel[:, 0], vy=vel[:, 1], vz=vel[:, 2])
+    if "ids" in spec:
+        cols["id"] = np.fromfile(data_dir() / spec["ids"], dtype="<i8")
+    return cols
+
+
+def fof_labels(x, y, z, box: float, link: float) -> np.ndarray:
+    """Friends-of-friends in a periodic box, written independently of the server.
+
+    Two particles are friends when their squared distance, in float64 with
+    the minimum image, is at most link**2. Each particle's label is the
+    smallest index in its group. Candidates come from a sweep along x.
+    """
+    pos = np.stack([x, y, z], axis=1).astype(np.float64)
+    n = len(pos)
+    # Copies shifted by one box edge let the sweep see pairs across x = 0.
+    near = np.nonzero(pos[:, 0] < link)[0]
+    idx = np.concatenate([np.arange(n), near])
+    sx = np.concatenate([pos[:, 0], pos[near, 0] + box])
+    order = np.argsort(sx, kind="stable")
+    idx, sx = idx[order], sx[order]
+    end = np.searchsorted(sx, sx + link, side="right")
+    pairs_i, pairs_j = [], []
+    start = np.arange(len(sx))
+    k = 1
+    while True:
+        active = start[start + k < end[start]]
+        if active.size == 0:
+            break
+        i, j = idx[active], idx[active + k]
+        d = pos[i] - pos[j]
+        d = np.where(d > box / 2, d - box, np.where(d < -box / 2, d + box, d))
+        linked = (d * d).sum(axis=1) <= link * link
+        pairs_i.append(i[linked])
+        pairs_j.append(j[linked])
+        start = active
+        k += 1
+    a = np.concatenate(pairs_i) if pairs_i else np.zeros(0, np.int64)
+    b = np.concatenate(pairs_j) if pairs_j else np.zeros(0, np.int64)
+    labels = np.arange(n)
+    while True:
+        before = labels.copy()
+        m = np.minimum(labels[a], labels[b])
+        np.minimum.at(labels, a, m)
+        np.minimum.at(labels, b, m)
+        labels = labels[labels]  # pointer jumping
+        if np.array_equal(labels, before):
+            return labels
 
 
 @pytest.fixture(scope="session")
