@@ -73,7 +73,7 @@ func realParticleSets(t *testing.T) []particleSet {
 		name: "hacc",
 		ds: &particles.Dataset{DType: codecs.Float32, X: pos[0], Y: pos[1], Z: pos[2], VX: vel[0], VY: vel[1], VZ: vel[2], IDs: ids,
 			Attributes: []particles.Attribute{{Name: "phi", Values: phi, Bound: 1e-3}}},
-		opts:      particles.Options{Box: 256, Periodic: true, Link: 1.6, Bound: 0.32, VelocityBound: 1},
+		opts:      particles.Options{Box: 256, Periodic: true, Link: 1.6, Bound: 0.32, VelocityBound: 1, Order: particles.OrderOriginal},
 		attrBound: 1e-3,
 	}
 	pos = float32Columns(t, m, "hfof_cosmo32768_pos", 3)

@@ -72,7 +72,7 @@ def store(binary, tmp_path_factory) -> pathlib.Path:
         if "vel" in spec:
             args += ["--vel", str(data / spec["vel"]), "--vel-bound", str(spec["vel_bound"])]
         if "ids" in spec:
-            args += ["--ids", str(data / spec["ids"]), "--ids-dtype", "i64"]
+            args += ["--ids", str(data / spec["ids"]), "--ids-dtype", "i64", "--order", "original"]
         subprocess.run([str(binary), "particles", "import", "--db", str(db), "--name", name, *args], check=True, capture_output=True)
     return db
 
