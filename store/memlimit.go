@@ -11,7 +11,8 @@ import (
 // live after the last collection before it collects again. The buffers of a
 // write-behind pipeline are live, so by that rule alone the heap could grow
 // to about twice MaxPendingBytes before the garbage that remains (Pebble's
-// batches, coverage bitmaps, the application's own) is collected. While a
+// batches, the codecs' temporary buffers, the application's own) is
+// collected. While a
 // DB with write-behind is open, the store therefore sets the runtime's soft
 // memory limit (debug.SetMemoryLimit) to
 //
@@ -20,10 +21,12 @@ import (
 // where application is the live heap after the last collection less the
 // bytes the pipelines hold, and runtime is the memory of the Go runtime
 // outside the heap (stacks, metadata). The application's own heap keeps
-// the headroom GOGC gives it, and only the pipelines are held to their cap,
-// so the limit never falls below the live heap and the collector does not
-// run back to back. The limit is computed again after every committed
-// call, and removed when the last such DB closes.
+// the headroom GOGC gives it, and only the pipelines are held to their cap.
+// So the limit stays above the live heap by at least memLimitSlack, and the
+// collector does not run back to back, unless the pipelines hold more than
+// their caps (a single call whose encoded chunks pass the cap, or the
+// staged chunks, which the cap leaves out). The limit is computed again
+// after every committed call, and removed when the last such DB closes.
 //
 // The store leaves the limit alone when the application set one (GOMEMLIMIT
 // or debug.SetMemoryLimit) or turned the collector off (GOGC=off).

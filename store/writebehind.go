@@ -31,9 +31,9 @@ var ErrWriteBehind = errors.New("write-behind failed")
 // Options.MaxPendingBytes. An encoded chunk keeps only its stream's size
 // reserved until its task commits. Chunk buffers and streams come from a
 // free list (bufferPool) that keeps a released buffer only while the free
-// and the reserved bytes together stay under MaxPendingBytes, so a steady
-// stream of calls allocates almost nothing and the pipeline's buffers stay
-// under the cap. See memlimit.go for the garbage that remains.
+// and the reserved bytes together stay under MaxPendingBytes, so in a
+// steady run of calls the pipeline allocates few buffers and its buffers
+// stay under the cap. See memlimit.go for the garbage that remains.
 type writeBehind struct {
 	db         *DB
 	maxPending int64
