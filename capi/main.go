@@ -106,7 +106,7 @@ func code(err error) int {
 		return codeCorrupt
 	case errors.Is(err, store.ErrReadOnly):
 		return codeReadOnly
-	case errors.Is(err, store.ErrInvalidName):
+	case errors.Is(err, store.ErrInvalidName), errors.Is(err, store.ErrInvalidRegion):
 		return codeInvalid
 	}
 	return codeFailed

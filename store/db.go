@@ -24,6 +24,9 @@ var (
 	ErrNotFound    = errors.New("not found")
 	ErrExists      = errors.New("already exists")
 	ErrInvalidName = errors.New("invalid array name")
+	// ErrInvalidRegion marks a region of a Read or Write that does not fit
+	// in the array's current shape.
+	ErrInvalidRegion = errors.New("invalid region")
 	// ErrCorrupt marks a chunk or catalog entry that fails to verify. It is
 	// the same sentinel as codecs.ErrCorrupt.
 	ErrCorrupt  = codecs.ErrCorrupt
@@ -90,6 +93,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 			}
 		}},
 	}
+	// Chunk values are compressed streams already, so Pebble's block
+	// compression would spend CPU time to save a few bytes of keys.
+	popts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
 	device, err := resolveDevice(o.Device)
 	if err != nil {
 		return nil, err

@@ -56,6 +56,9 @@
 //     values of each partly written chunk (for Append, one row of chunks
 //     per array), kept so that the next call need not decode them again.
 //     A single call whose encoded chunks alone pass the cap goes past it.
+//     Buffers come from a free list of at most MaxPendingBytes, and while
+//     a write-behind DB is open the store sets the Go runtime's soft
+//     memory limit, unless the application set one (see memlimit.go).
 //   - A Write that covers in part a chunk that this DB has not staged in
 //     memory (a chunk completed earlier, or written by an earlier Open)
 //     waits for the calls before it to commit and decodes the chunk, so it

@@ -32,6 +32,9 @@ type Options struct {
 	// MaxPendingBytes caps the memory that write-behind calls hold in
 	// flight: copied values not yet encoded and encoded chunks not yet
 	// committed. A call blocks while the cap is reached. Default 256 MiB.
+	// With WriteBehind, the store also sets the Go runtime's soft memory
+	// limit from it unless the application set one; see the package
+	// documentation.
 	MaxPendingBytes int64
 	// Events receives notifications; nil fields are skipped.
 	Events EventListener

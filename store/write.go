@@ -136,11 +136,15 @@ func (db *DB) decodeChunk(info *ArrayInfo, coords []int, region chunk.Region, st
 }
 
 // validateRegion checks r against an array of the given shape. The full
-// region of an empty array is valid and holds no value.
+// region of an empty array is valid and holds no value. The error wraps
+// ErrInvalidRegion.
 func validateRegion(r chunk.Region, shape []int) error {
 	s := chunk.Shape(shape)
 	if s.Count() == 0 && r.Equal(chunk.Full(s)) {
 		return nil
 	}
-	return r.ValidateIn(s)
+	if err := r.ValidateIn(s); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidRegion, err)
+	}
+	return nil
 }

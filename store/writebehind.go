@@ -1,10 +1,10 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -29,7 +29,11 @@ var ErrWriteBehind = errors.New("write-behind failed")
 // Memory: a call reserves the raw size of each chunk before it copies it,
 // and blocks while the reserved bytes of all tasks would pass
 // Options.MaxPendingBytes. An encoded chunk keeps only its stream's size
-// reserved until its task commits.
+// reserved until its task commits. Chunk buffers and streams come from a
+// free list (bufferPool) that keeps a released buffer only while the free
+// and the reserved bytes together stay under MaxPendingBytes, so in a
+// steady run of calls the pipeline allocates few buffers and its buffers
+// stay under the cap. See memlimit.go for the garbage that remains.
 type writeBehind struct {
 	db         *DB
 	maxPending int64
@@ -63,6 +67,8 @@ type writeBehind struct {
 		submitted, committed uint64
 		// err is the first failure; once set, no later task is committed.
 		err error
+		// free holds the buffers that no task uses.
+		free bufferPool
 	}
 }
 
@@ -76,11 +82,15 @@ type wbArray struct {
 	staged map[string]*stagedChunk
 }
 
-// stagedChunk is the latest state of a partly written chunk. Neither field
-// changes after it is stored, because a job may still be encoding raw.
+// stagedChunk is the latest state of a partly written chunk. Neither raw
+// nor cov changes after it is stored, because a job may still be encoding
+// raw.
 type stagedChunk struct {
 	raw []byte
 	cov coverage
+	// refs counts the holders of raw: the array's staged map and the job
+	// that encodes it. The last one to let go returns raw to the free list.
+	refs atomic.Int32
 }
 
 // wbTask is one Write or Append call.
@@ -107,8 +117,8 @@ type wbJob struct {
 	i      int
 	shape  chunk.Shape
 	raw    []byte
-	pooled bool     // raw goes back to bufPool after encoding
-	cov    coverage // the coverage bitmap of a staged chunk
+	staged *stagedChunk // the staged chunk that owns raw, or nil when the job does
+	cov    coverage     // the coverage bitmap of a staged chunk
 }
 
 func newWriteBehind(db *DB) *writeBehind {
@@ -127,7 +137,16 @@ func newWriteBehind(db *DB) *writeBehind {
 		go wb.encodeLoop()
 	}
 	go wb.commitLoop()
+	registerMemoryLimit(wb)
 	return wb
+}
+
+// heldBytes returns the bytes of the buffers the pipeline holds: reserved
+// by tasks or free.
+func (wb *writeBehind) heldBytes() int64 {
+	wb.mu.Lock()
+	defer wb.mu.Unlock()
+	return wb.mu.pending + wb.mu.free.bytes
 }
 
 // Flush waits until every Write and Append made before it is committed, and
@@ -179,6 +198,10 @@ func (wb *writeBehind) close() error {
 	<-wb.committerDone
 	wb.jobs.close()
 	wb.workers.Wait()
+	wb.mu.Lock()
+	wb.mu.free.reset()
+	wb.mu.Unlock()
+	unregisterMemoryLimit(wb)
 	if err := wb.failure(); err != nil {
 		return err
 	}
@@ -243,6 +266,35 @@ func (wb *writeBehind) reserve(t *wbTask, n int64) error {
 	wb.mu.pending += n
 	t.reserved += n
 	return nil
+}
+
+// getBuf returns a buffer of n bytes from the free list, or a new one.
+func (wb *writeBehind) getBuf(n int) []byte {
+	wb.mu.Lock()
+	defer wb.mu.Unlock()
+	return wb.mu.free.get(n, wb.maxPending-wb.mu.pending)
+}
+
+// putBufLocked returns b to the free list. The caller holds wb.mu.
+func (wb *writeBehind) putBufLocked(b []byte) {
+	wb.mu.free.put(b, wb.maxPending-wb.mu.pending)
+}
+
+// releaseStaged drops one holder of sc.raw.
+func (wb *writeBehind) releaseStaged(sc *stagedChunk) {
+	if sc.refs.Add(-1) == 0 {
+		wb.mu.Lock()
+		wb.putBufLocked(sc.raw)
+		wb.mu.Unlock()
+	}
+}
+
+// dropStaged removes the staged chunk key of st, if any.
+func (wb *writeBehind) dropStaged(st *wbArray, key string) {
+	if sc, ok := st.staged[key]; ok {
+		delete(st.staged, key)
+		wb.releaseStaged(sc)
+	}
 }
 
 // enter starts a call on array name: it checks that the pipeline is open
@@ -360,30 +412,35 @@ func (wb *writeBehind) fill(t *wbTask, st *wbArray, r chunk.Region, raw []byte, 
 		region := grid.ChunkRegion(c)
 		inter, _ := region.Intersect(r)
 		n := region.Count() * size
-		if err := wb.reserve(t, int64(n)); err != nil {
+		if err := wb.reserve(t, int64(bufClass(n))); err != nil {
 			return err
 		}
 		key := string(appendChunkKey(nil, info.ID, c))
 		job := wbJob{task: t, i: i, shape: region.Shape()}
 		if inter.Equal(region) {
-			job.raw, job.pooled = getBuf(n), true
+			job.raw = wb.getBuf(n)
 			copyValues(job.raw, region.Shape(), make([]int, len(c)), raw, r.Shape(), offsetIn(inter, r), inter.Shape(), size)
-			delete(st.staged, key)
+			wb.dropStaged(st, key)
 		} else {
-			buf := make([]byte, n)
+			buf := wb.getBuf(n)
 			cov, err := wb.loadPartial(t, st, key, c, region, buf, freshFrom)
 			if err != nil {
+				wb.mu.Lock()
+				wb.putBufLocked(buf)
+				wb.mu.Unlock()
 				return err
 			}
 			copyValues(buf, region.Shape(), offsetIn(inter, region), raw, r.Shape(), offsetIn(inter, r), inter.Shape(), size)
 			cov.mark(region.Shape(), offsetIn(inter, region), inter.Shape())
 			job.raw = buf
-			if cov.full(region.Count()) {
-				delete(st.staged, key)
-			} else {
-				st.staged[key] = &stagedChunk{raw: buf, cov: cov}
+			wb.dropStaged(st, key)
+			if !cov.full(region.Count()) {
+				sc := &stagedChunk{raw: buf, cov: cov}
+				sc.refs.Store(2)
+				st.staged[key] = sc
 				t.chunks[i].plan.staged = true
 				job.cov = cov
+				job.staged = sc
 			}
 		}
 		t.unfinished.Add(1)
@@ -433,12 +490,15 @@ func (wb *writeBehind) encodeLoop() {
 		if wb.failure() == nil {
 			scratch, err = wb.encode(scratch[:0], job, c)
 		}
-		if job.pooled {
-			putBuf(job.raw)
+		if job.staged != nil {
+			wb.releaseStaged(job.staged)
 		}
-		stored := int64(len(c.stream) + len(c.plan.coverage))
+		stored := int64(cap(c.stream) + len(c.plan.coverage))
 		wb.mu.Lock()
-		delta := stored - int64(len(job.raw))
+		if job.staged == nil {
+			wb.putBufLocked(job.raw)
+		}
+		delta := stored - int64(cap(job.raw))
 		t.reserved += delta
 		t.encoded += stored
 		wb.mu.pending += delta
@@ -471,9 +531,10 @@ func (wb *writeBehind) encode(scratch []byte, job wbJob, c *encodedChunk) ([]byt
 	if err != nil {
 		return scratch, fmt.Errorf("array %q chunk %v: %w", info.Name, coords, err)
 	}
-	// A stream of exactly its own size, so that the bytes reserved for it
-	// are the bytes it holds.
-	c.stream = bytes.Clone(scratch)
+	// The stream moves to a buffer of the free list, whose capacity is what
+	// stays reserved until the task commits.
+	c.stream = wb.getBuf(len(scratch))
+	copy(c.stream, scratch)
 	return scratch, nil
 }
 
@@ -494,6 +555,11 @@ func (wb *writeBehind) commitLoop() {
 		}
 		wb.mu.Lock()
 		wb.mu.pending -= t.reserved
+		for i := range t.chunks {
+			if s := t.chunks[i].stream; s != nil {
+				wb.putBufLocked(s)
+			}
+		}
 		if err != nil && !failed {
 			wb.mu.err = fmt.Errorf("%w: %s array %q (call %d after Open): %w", ErrWriteBehind, t.op, t.info.Name, t.seq, err)
 		}
@@ -501,6 +567,7 @@ func (wb *writeBehind) commitLoop() {
 		wb.mu.cond.Broadcast()
 		wb.mu.Unlock()
 		t.chunks = nil
+		updateMemoryLimit()
 	}
 }
 
@@ -534,21 +601,6 @@ func cloneInfo(info *ArrayInfo) *ArrayInfo {
 	c := *info
 	c.Shape = chunk.Shape(info.Shape).Clone()
 	return &c
-}
-
-// bufPool holds chunk buffers of full chunks between tasks.
-var bufPool sync.Pool
-
-func getBuf(n int) []byte {
-	if p, ok := bufPool.Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]byte, n)
-}
-
-func putBuf(b []byte) {
-	b = b[:0]
-	bufPool.Put(&b)
 }
 
 // jobQueue is the FIFO of chunks waiting for an encoder. It has no length

@@ -12,7 +12,9 @@
 //     between timesteps for as long as the encoders need (a sleep stands in
 //     for the simulation), as a fraction of the one-core encode time;
 //   - memory: the process's peak resident set (VmHWM) above its resident
-//     set before the store was opened, against Options.MaxPendingBytes.
+//     set before the store was opened, against Options.MaxPendingBytes,
+//     the peak Go heap (runtime/metrics, sampled every 5 ms), the number of
+//     collections and the soft memory limit in effect at the end.
 //
 // The values are a smooth synthetic field with noise, so the numbers
 // measure the pipeline, not a data set. Timings depend on the load of the
@@ -29,9 +31,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -47,18 +52,28 @@ func main() {
 	maxPending := flag.Int64("max-pending-mib", 256, "Options.MaxPendingBytes in MiB")
 	bound := flag.Float64("bound", 1e-3, "absolute error bound")
 	dir := flag.String("dir", "", "folder for the store (default: a temporary folder, removed at the end)")
+	offHeap := flag.Bool("offheap", false, "keep the timestep outside the Go heap (an anonymous mapping), as the field of a C or Fortran simulation is")
 	flag.Parse()
 	runtime.GOMAXPROCS(*procs)
-	if err := run(*steps, *mib, *procs, *maxPending<<20, *bound, *dir); err != nil {
+	if err := run(*steps, *mib, *procs, *maxPending<<20, *bound, *dir, *offHeap); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(steps, mib, procs int, maxPending int64, bound float64, dir string) error {
+func run(steps, mib, procs int, maxPending int64, bound float64, dir string, offHeap bool) error {
 	// A timestep of ny rows of 4096 values.
 	const nx = 4096
 	ny := mib << 20 / 4 / nx
 	step := smoothField(ny, nx)
+	if offHeap {
+		mapped, err := syscall.Mmap(-1, 0, 4*len(step), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+		if err != nil {
+			return fmt.Errorf("map the timestep: %w", err)
+		}
+		defer syscall.Munmap(mapped)
+		copy(mapped, unsafeBytes(step))
+		step = unsafe.Slice((*float32)(unsafe.Pointer(&mapped[0])), len(step))
+	}
 	stepBytes := float64(len(step) * 4)
 	// The default chunk shape of the store: about 1 MiB, whole rows.
 	chunks := chunk.DefaultChunkShape([]int{ny, nx}, 4, 1<<20)
@@ -78,8 +93,12 @@ func run(steps, mib, procs int, maxPending int64, bound float64, dir string) err
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	runtime.GC()
+	debug.FreeOSMemory()
 	rssBefore := procStatus("VmRSS")
+	heapBefore := sampleHeap()
+	var gcBefore runtime.MemStats
+	runtime.ReadMemStats(&gcBefore)
+	stopSampler := startHeapSampler()
 
 	db, err := store.Open(filepath.Join(dir, "db"), &store.Options{WriteBehind: true, MaxPendingBytes: maxPending, Concurrency: procs})
 	if err != nil {
@@ -131,9 +150,51 @@ func run(steps, mib, procs int, maxPending int64, bound float64, dir string) err
 		ms(mean), ms(worst), 100*mean.Seconds()/one.Seconds(), 100*worst.Seconds()/one.Seconds(), ms(compute))
 
 	hwm := procStatus("VmHWM")
+	heapPeak := stopSampler()
+	var gcAfter runtime.MemStats
+	runtime.ReadMemStats(&gcAfter)
 	fmt.Printf("memory: peak resident %.0f MiB, %.0f MiB above the %.0f MiB before Open; MaxPendingBytes %d MiB; overhead above the cap %.0f MiB\n",
 		mibOf(hwm), mibOf(hwm-rssBefore), mibOf(rssBefore), maxPending>>20, mibOf(hwm-rssBefore-maxPending))
+	limit := "none"
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		limit = fmt.Sprintf("%.0f MiB", mibOf(l))
+	}
+	fmt.Printf("go heap: peak %.0f MiB, %.0f MiB above the %.0f MiB before Open; %d collections; soft memory limit %s\n",
+		mibOf(heapPeak), mibOf(heapPeak-heapBefore), mibOf(heapBefore), gcAfter.NumGC-gcBefore.NumGC, limit)
 	return nil
+}
+
+// sampleHeap returns the bytes of the Go heap's objects, live or not yet
+// collected.
+func sampleHeap() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// startHeapSampler samples the Go heap every 5 ms until the returned
+// function is called, which returns the peak.
+func startHeapSampler() (stop func() int64) {
+	done := make(chan struct{})
+	peak := make(chan int64)
+	go func() {
+		var p int64
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			p = max(p, sampleHeap())
+			select {
+			case <-done:
+				peak <- p
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		return <-peak
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

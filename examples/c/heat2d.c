@@ -157,6 +157,15 @@ int main(int argc, char **argv) {
 	check(bad == 0, "every value of every timestep is within the bound");
 	rc = eps_read(db, "T", 3, zero, full, every, 16);
 	check(rc == EPS_ERR_INVALID, "read into a short buffer returns EPS_ERR_INVALID");
+	/* The leading dimension of T grows, so the store, not the C layer,
+	   checks it: a region past the last timestep is still invalid. */
+	const int64_t past[3] = {STEPS, 0, 0};
+	const int64_t one_step[3] = {1, NY, NX};
+	rc = eps_read(db, "T", 3, past, one_step, every, sizeof(double) * NY * NX);
+	check(rc == EPS_ERR_INVALID, "read past the last timestep returns EPS_ERR_INVALID");
+	check(strstr(eps_last_error(), "outside the array") != NULL, "the message says the region is outside the array");
+	rc = eps_write(db, "T", 3, past, one_step, every, sizeof(double) * NY * NX);
+	check(rc == EPS_ERR_INVALID, "write past the last timestep returns EPS_ERR_INVALID");
 
 	/* A fixed array written by region: the final state, in two halves. */
 	const int64_t fshape[2] = {NY, NX};
