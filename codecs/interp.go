@@ -313,28 +313,50 @@ func (g *interpGeometry) walkPass(d, s int, start, step *[MaxDims]int, cubic boo
 	}
 }
 
-// predict returns the prediction of rec[i] by rule kind with neighbours off
-// apart. Each product is converted to float64 on its own so that no
-// platform fuses it with the following addition.
-func predict[T float](rec []T, i, off int, kind stencil) float64 {
-	switch kind {
+// predictRow writes into pred the predictions of the len(pred) points of
+// row r, by r's rule with neighbours r.off apart. The points of one pass
+// read only points of earlier passes, so a whole row can be predicted before
+// any of its points is coded. Each product is converted to float64 on its
+// own so that no platform fuses it with the following addition.
+func predictRow[T float](pred []float64, rec []T, r interpRow) {
+	i, off, step := r.pos, r.off, r.step
+	switch r.kind {
 	case stencilCubic:
-		a, b, c, d := float64(rec[i-3*off]), float64(rec[i-off]), float64(rec[i+off]), float64(rec[i+3*off])
-		return float64(float64(9*(b+c))-(a+d)) * 0.0625
+		for m := range pred {
+			a, b, c, d := float64(rec[i-3*off]), float64(rec[i-off]), float64(rec[i+off]), float64(rec[i+3*off])
+			pred[m] = float64(float64(9*(b+c))-(a+d)) * 0.0625
+			i += step
+		}
 	case stencilLinear:
-		return (float64(rec[i-off]) + float64(rec[i+off])) * 0.5
+		for m := range pred {
+			pred[m] = (float64(rec[i-off]) + float64(rec[i+off])) * 0.5
+			i += step
+		}
 	case stencilQuadLeft:
-		b, c, d := float64(rec[i-off]), float64(rec[i+off]), float64(rec[i+3*off])
-		return float64(float64(3*b)+float64(6*c)-d) * 0.125
+		for m := range pred {
+			b, c, d := float64(rec[i-off]), float64(rec[i+off]), float64(rec[i+3*off])
+			pred[m] = float64(float64(3*b)+float64(6*c)-d) * 0.125
+			i += step
+		}
 	case stencilQuadRight:
-		a, b, c := float64(rec[i-3*off]), float64(rec[i-off]), float64(rec[i+off])
-		return float64(float64(6*b)+float64(3*c)-a) * 0.125
+		for m := range pred {
+			a, b, c := float64(rec[i-3*off]), float64(rec[i-off]), float64(rec[i+off])
+			pred[m] = float64(float64(6*b)+float64(3*c)-a) * 0.125
+			i += step
+		}
 	case stencilExtrap:
-		return float64(1.5*float64(rec[i-off])) - float64(0.5*float64(rec[i-3*off]))
+		for m := range pred {
+			pred[m] = float64(1.5*float64(rec[i-off])) - float64(0.5*float64(rec[i-3*off]))
+			i += step
+		}
 	case stencilCopy:
-		return float64(rec[i-off])
+		for m := range pred {
+			pred[m] = float64(rec[i-off])
+			i += step
+		}
+	default:
+		clear(pred)
 	}
-	return 0
 }
 
 // neutral returns the value later predictions see in place of a fill or
@@ -350,6 +372,7 @@ func neutral[T float](pred float64) T {
 // interpScratch holds the buffers of one encode or decode call.
 type interpScratch struct {
 	codes   []uint16
+	preds   []float64
 	verb    []byte
 	body    []byte
 	rec32   []float32
@@ -368,6 +391,16 @@ func (s *interpScratch) sizeCodes(n int) []uint16 {
 	}
 	s.codes = s.codes[:n]
 	return s.codes
+}
+
+// predBuffer returns the prediction buffer of one row of g: a row has at
+// most as many points as the last dimension.
+func (s *interpScratch) predBuffer(g *interpGeometry) []float64 {
+	n := g.dims[g.nd-1]
+	if cap(s.preds) < n {
+		s.preds = make([]float64, n)
+	}
+	return s.preds[:n]
 }
 
 // recBuffer returns a reconstruction buffer of n values of T.
@@ -392,6 +425,7 @@ type interpEncoder[T float] struct {
 	src, rec   []T
 	codes      []uint16
 	nc         int
+	preds      []float64
 	verb       []byte
 	eb         float64
 	twoEB, inv [interpMaxLevels + 1]float64
@@ -407,9 +441,10 @@ func (e *interpEncoder[T]) visit(level int, r interpRow) {
 	src, rec := e.src, e.rec
 	out := e.codes[e.nc : e.nc+r.count]
 	e.nc += r.count
+	preds := e.preds[:r.count]
+	predictRow(preds, rec, r)
 	i := r.pos
-	for m := range out {
-		pred := predict(rec, i, r.off, r.kind)
+	for m, pred := range preds {
 		xv := src[i]
 		x := float64(xv)
 		if e.hasFill && xv == e.fill {
@@ -449,6 +484,7 @@ type interpDecoder[T float] struct {
 	rec       []T
 	codes     []uint16
 	nc        int
+	preds     []float64
 	verb      []byte
 	vi, nverb int
 	twoEB     [interpMaxLevels + 1]float64
@@ -465,9 +501,11 @@ func (d *interpDecoder[T]) visit(level int, r interpRow) {
 	rec := d.rec
 	in := d.codes[d.nc : d.nc+r.count]
 	d.nc += r.count
+	preds := d.preds[:r.count]
+	predictRow(preds, rec, r)
 	i := r.pos
-	for _, c := range in {
-		pred := predict(rec, i, r.off, r.kind)
+	for m, c := range in {
+		pred := preds[m]
 		switch {
 		case c > codeFill:
 			q := int(c) - lorenzoRadius
@@ -504,6 +542,7 @@ func encodeInterp[T float](src []T, g *interpGeometry, cfg *interpConfig, s *int
 		src:      src,
 		rec:      recBuffer[T](s, len(src)),
 		codes:    s.sizeCodes(len(src)),
+		preds:    s.predBuffer(g),
 		verb:     s.verb[:0],
 		eb:       eb,
 		hasFill:  hasFill,
@@ -713,6 +752,7 @@ func decodeInterp[T float](dst []T, g *interpGeometry, cfg *interpConfig, s *int
 	d := &interpDecoder[T]{
 		rec:     dst,
 		codes:   s.codes,
+		preds:   s.predBuffer(g),
 		verb:    verb,
 		nverb:   len(verb) / int(unsafe.Sizeof(fill)),
 		hasFill: hasFill,

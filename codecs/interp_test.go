@@ -131,6 +131,8 @@ func BenchmarkInterpEncode(b *testing.B) {
 			b.SetBytes(int64(rawBytes))
 			var buf []byte
 			var payloadBytes int
+			ops := 0
+			meter := startCPUMeter()
 			for b.Loop() {
 				payloadBytes = 0
 				for i, c := range chunks {
@@ -141,7 +143,9 @@ func BenchmarkInterpEncode(b *testing.B) {
 					}
 					payloadBytes += len(buf)
 				}
+				ops++
 			}
+			meter.report(b, int64(rawBytes), ops)
 			b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
 		})
 	}
@@ -161,14 +165,65 @@ func BenchmarkInterpDecode(b *testing.B) {
 			}
 			dst := make([]byte, len(chunks[0]))
 			b.SetBytes(int64(rawBytes))
+			ops := 0
+			meter := startCPUMeter()
 			for b.Loop() {
 				for i, pl := range payloads {
 					if err := codecs.Interp.Decode(dst[:len(chunks[i])], pl, params[i]); err != nil {
 						b.Fatal(err)
 					}
 				}
+				ops++
 			}
+			meter.report(b, int64(rawBytes), ops)
 			b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
+		})
+	}
+}
+
+// BenchmarkAutoEncode measures the auto selector on the interp benchmark
+// chunks: "select" runs only its sampling and tuning, "encode" runs the whole
+// stream encode (selection, then the picked codec). The select share metric
+// of "encode" is the selection time over the whole encode time, both in CPU
+// time.
+func BenchmarkAutoEncode(b *testing.B) {
+	sel := codecs.Auto.(codecs.Selector)
+	for _, field := range interpBenchFields {
+		chunks, params, rawBytes := interpBenchChunks(b, field)
+		b.Run(field+"/select", func(b *testing.B) {
+			b.SetBytes(int64(rawBytes))
+			ops := 0
+			meter := startCPUMeter()
+			for b.Loop() {
+				for i, c := range chunks {
+					if sel.Select(c, params[i]) == nil {
+						b.Fatal("auto selected no codec")
+					}
+				}
+				ops++
+			}
+			meter.report(b, int64(rawBytes), ops)
+		})
+		b.Run(field+"/encode", func(b *testing.B) {
+			b.SetBytes(int64(rawBytes))
+			var buf []byte
+			var streamBytes int
+			ops := 0
+			meter := startCPUMeter()
+			for b.Loop() {
+				streamBytes = 0
+				for i, c := range chunks {
+					var err error
+					buf, err = codecs.Encode(buf[:0], codecs.Auto, codecs.Bound{Mode: codecs.ModeAbs, Value: params[i].Bound}, params[i], c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					streamBytes += len(buf)
+				}
+				ops++
+			}
+			meter.report(b, int64(rawBytes), ops)
+			b.ReportMetric(float64(rawBytes)/float64(streamBytes), "ratio")
 		})
 	}
 }

@@ -525,6 +525,8 @@ func BenchmarkLorenzoEncode(b *testing.B) {
 	b.SetBytes(int64(rawBytes))
 	var buf []byte
 	var payloadBytes int
+	ops := 0
+	meter := startCPUMeter()
 	for b.Loop() {
 		payloadBytes = 0
 		for i, c := range chunks {
@@ -535,7 +537,9 @@ func BenchmarkLorenzoEncode(b *testing.B) {
 			}
 			payloadBytes += len(buf)
 		}
+		ops++
 	}
+	meter.report(b, int64(rawBytes), ops)
 	b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
 }
 
@@ -551,12 +555,16 @@ func BenchmarkLorenzoDecode(b *testing.B) {
 	}
 	dst := make([]byte, len(chunks[0]))
 	b.SetBytes(int64(rawBytes))
+	ops := 0
+	meter := startCPUMeter()
 	for b.Loop() {
 		for i, pl := range payloads {
 			if err := codecs.Lorenzo.Decode(dst[:len(chunks[i])], pl, params[i]); err != nil {
 				b.Fatal(err)
 			}
 		}
+		ops++
 	}
+	meter.report(b, int64(rawBytes), ops)
 	b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
 }

@@ -210,10 +210,10 @@ func newArrayInfo(name string, o *ArrayOptions, chunkBytes int) (*ArrayInfo, err
 		info.TimeAxis = &axis
 		info.KeyInterval = cmp.Or(o.KeyInterval, DefaultKeyInterval)
 	}
-	if _, err := chunk.NewGrid(shape, info.Chunks); err != nil {
+	if grid, err := chunk.NewGrid(shape, info.Chunks); err != nil {
 		errs = append(errs, err)
-	} else if n := chunk.Shape(info.Chunks).Count() * o.DType.Size(); n > codecs.MaxChunkBytes {
-		errs = append(errs, fmt.Errorf("chunk shape %v is %d bytes, the maximum is %d", info.Chunks, n, codecs.MaxChunkBytes))
+	} else {
+		errs = append(errs, checkChunkGrid(grid, o.DType)...)
 	}
 
 	info.Codec = o.Codec
@@ -340,4 +340,30 @@ func countValues(raw []byte, dtype codecs.DType, hasFill bool, fill float64) int
 		}
 	}
 	return n
+}
+
+// checkChunkGrid returns an error for each limit of the key and stream
+// formats that grid breaks: a chunk of more than codecs.MaxChunkBytes raw
+// bytes, or more chunks along a dimension than a 4-byte chunk key
+// coordinate numbers.
+func checkChunkGrid(grid *chunk.Grid, dtype codecs.DType) []error {
+	var errs []error
+	chunkShape := grid.ChunkShape()
+	maxValues := codecs.MaxChunkBytes / dtype.Size()
+	values := 1
+	for _, d := range chunkShape {
+		// Compare before multiplying, so a huge chunk shape cannot wrap
+		// around to a small count.
+		if d > maxValues/values {
+			errs = append(errs, fmt.Errorf("chunk shape %v of %s exceeds %d bytes, the maximum chunk size", []int(chunkShape), dtype, codecs.MaxChunkBytes))
+			break
+		}
+		values *= d
+	}
+	for i, n := range grid.Counts() {
+		if n > maxChunkCoord {
+			errs = append(errs, fmt.Errorf("chunk shape %v cuts dimension %d of shape %v into %d chunks, at most %d are allowed: use larger chunks", []int(chunkShape), i, []int(grid.Shape()), n, int64(maxChunkCoord)))
+		}
+	}
+	return errs
 }

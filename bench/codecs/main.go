@@ -59,6 +59,7 @@ func logf(format string, args ...any) {
 
 func run(o options) error {
 	runtime.GOMAXPROCS(1)
+	loadStart := loadAverage()
 	root, err := repoRoot()
 	if err != nil {
 		return err
@@ -153,6 +154,7 @@ func run(o options) error {
 		reps:        o.reps,
 		quick:       o.quick,
 		data:        o.data,
+		loadStart:   loadStart,
 	}
 	if err := rep.writeFiles(o.out); err != nil {
 		return err

@@ -22,6 +22,13 @@ func TestGeoMean(t *testing.T) {
 	require.True(t, math.IsNaN(geoMean(nil)))
 }
 
+func TestMachineShared(t *testing.T) {
+	require.True(t, machineShared(2, "0.50 0.40 0.30", "4.52 4.58 6.82"), "end load above the CPUs")
+	require.True(t, machineShared(2, "2.00 1.00 1.00"), "load equal to the CPUs")
+	require.False(t, machineShared(2, "1.20 3.00 5.00", "0.90 0.80 0.70"), "only the 1-minute load counts")
+	require.False(t, machineShared(2, "unknown", ""), "unknown loads")
+}
+
 func TestMedian(t *testing.T) {
 	require.Equal(t, 2.0, median([]float64{3, 1, 2}))
 	require.Equal(t, 2.5, median([]float64{4, 1, 2, 3}))

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -30,6 +31,8 @@ type report struct {
 	reps        int
 	quick       bool
 	data        string
+	// loadStart is the load average when the run started.
+	loadStart string
 }
 
 // writeFiles writes RESULTS.md and rate_distortion.png into dir.
@@ -52,7 +55,11 @@ func (r report) writeMarkdown(w io.Writer) {
 
 	fmt.Fprintln(w, "## Setup")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "- Go %s, %s/%s, CPU %s; load average %s at the end of the run.\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, cpuModel(), loadAverage())
+	loadEnd := loadAverage()
+	fmt.Fprintf(w, "- Go %s, %s/%s, CPU %s; load average (1, 5, 15 minutes) %s at the start and %s at the end of the run.\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, cpuModel(), r.loadStart, loadEnd)
+	if machineShared(runtime.NumCPU(), r.loadStart, loadEnd) {
+		fmt.Fprintf(w, "- **Shared machine:** the 1-minute load average reached the %d logical CPUs during the run, so other processes took CPU time from the codecs. The MB/s columns are lower than on an idle machine, by a factor that differs between codecs run at different times; ratios, PSNR and errors do not depend on the load.\n", runtime.NumCPU())
+	}
 	fmt.Fprintf(w, "- Every codec runs on one thread: the Go codecs on one goroutine with GOMAXPROCS 1, SZ3 and ZFP with OMP_NUM_THREADS=1. Times are the median of %d timed passes over the whole field; MB/s counts raw bytes (10^6 bytes per MB) of wall time, so they drop when the machine is shared.\n", r.reps)
 	fmt.Fprintln(w, "- Fields are cut into chunks of about 1 MiB with `chunk.DefaultChunkShape`, as the store cuts them. Every codec compresses chunk by chunk with the same chunk shape and the same absolute bound: bound = rel × (max − min) over the finite, non-fill values of the field.")
 	fmt.Fprintln(w, "- epsilon sizes are whole streams (header, checksum and payload); a chunk whose lossy payload is not smaller than its raw bytes is stored losslessly, as the store does.")
@@ -116,6 +123,21 @@ func cpuModel() string {
 		}
 	}
 	return "unknown"
+}
+
+// machineShared reports whether the 1-minute load average of any of the
+// loads (as loadAverage formats them) is at least cpus.
+func machineShared(cpus int, loads ...string) bool {
+	for _, l := range loads {
+		fields := strings.Fields(l)
+		if len(fields) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(fields[0], 64); err == nil && v >= float64(cpus) {
+			return true
+		}
+	}
+	return false
 }
 
 // loadAverage returns the 1, 5 and 15 minute load averages, or "unknown".

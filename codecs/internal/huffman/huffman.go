@@ -257,29 +257,42 @@ func appendTable(dst []byte, used []uint16, lens []uint8) []byte {
 }
 
 // writeBits appends the nbytes-byte bitstream of syms to dst. Codes are
-// gathered in a 64-bit accumulator and flushed 32 bits at a time.
+// gathered in a 64-bit accumulator two at a time: at most 7 pending bits plus
+// two codes of up to MaxCodeLen bits fit in it. After each pair the pending
+// bits are stored left-justified as a whole uint64 and the position advances
+// over the complete bytes only, so the next store rewrites the partial byte.
+// That keeps the loop free of branches on the bit count.
 func (e *encoder) writeBits(dst []byte, syms []uint16, nbytes int) []byte {
 	start := len(dst)
-	// Four spare bytes let every flush write a whole uint32.
-	dst = slices.Grow(dst, nbytes+4)[:start+nbytes+4]
+	// Eight spare bytes let every store write a whole uint64.
+	dst = slices.Grow(dst, nbytes+8)[:start+nbytes+8]
 	out := dst[start:]
+	codes := &e.codes
 	var acc uint64 // the low nacc bits are pending, older bits above them
 	var nacc uint
 	pos := 0
-	for _, s := range syms {
-		c := e.codes[s]
+	pairs := len(syms) &^ 1
+	for k := 0; k < pairs; k += 2 {
+		c0, c1 := codes[syms[k]], codes[syms[k+1]]
+		l0, l1 := uint(c0&0xff), uint(c1&0xff)
+		acc = (acc<<l0|uint64(c0>>8))<<l1 | uint64(c1>>8)
+		nacc += l0 + l1
+		binary.BigEndian.PutUint64(out[pos:], acc<<(64-nacc))
+		pos += int(nacc >> 3)
+		nacc &= 7
+	}
+	if pairs < len(syms) {
+		c := codes[syms[pairs]]
 		l := uint(c & 0xff)
 		acc = acc<<l | uint64(c>>8)
 		nacc += l
-		if nacc >= 32 {
-			nacc -= 32
-			binary.BigEndian.PutUint32(out[pos:], uint32(acc>>nacc))
-			pos += 4
-		}
+		binary.BigEndian.PutUint64(out[pos:], acc<<(64-nacc))
+		pos += int(nacc >> 3)
+		nacc &= 7
 	}
 	if nacc > 0 {
-		binary.BigEndian.PutUint32(out[pos:], uint32(acc<<(32-nacc)))
-		pos += int(nacc+7) / 8
+		// The last store left the partial byte zero-padded.
+		pos++
 	}
 	if pos != nbytes {
 		panic(fmt.Sprintf("huffman: wrote %d bitstream bytes, computed %d", pos, nbytes))

@@ -2,6 +2,7 @@ package huffman
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -278,4 +279,57 @@ func benchSymbols() []uint16 {
 		syms[i] = uint16(32768 + int(rng.NormFloat64()*8))
 	}
 	return syms
+}
+
+// referenceBits writes the codes of syms one bit at a time, MSB first, and
+// zero-pads the last byte: the definition the pairwise writer must match.
+func referenceBits(codes *[MaxSymbols]uint32, syms []uint16) []byte {
+	var out []byte
+	nbits := 0
+	for _, s := range syms {
+		c := codes[s]
+		l := int(c & 0xff)
+		for b := l - 1; b >= 0; b-- {
+			if nbits%8 == 0 {
+				out = append(out, 0)
+			}
+			out[len(out)-1] |= byte((c>>8)>>b&1) << (7 - nbits%8)
+			nbits++
+		}
+	}
+	return out
+}
+
+func TestWriteBitsMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	inputs := map[string][]uint16{"fibonacci": fibonacciSymbols(30)}
+	for _, n := range []int{1, 2, 3, 5, 1000, 1001} {
+		syms := make([]uint16, n)
+		for i := range syms {
+			syms[i] = uint16(32768 + int(rng.NormFloat64()*40))
+		}
+		inputs[fmt.Sprint("normal_", n)] = syms
+	}
+	for name, syms := range inputs {
+		e := encoderPool.Get().(*encoder)
+		for _, s := range syms {
+			e.freq[s]++
+		}
+		e.used = e.used[:0]
+		for s := range e.freq {
+			if e.freq[s] != 0 {
+				e.used = append(e.used, uint16(s))
+			}
+		}
+		e.buildLengths()
+		e.assignCodes()
+		for _, s := range e.used {
+			e.freq[s] = 0
+		}
+		want := referenceBits(&e.codes, syms)
+		got := e.writeBits([]byte{0xAA}, syms, len(want))
+		encoderPool.Put(e)
+		require.Equal(t, byte(0xAA), got[0], name)
+		require.Equal(t, want, got[1:], name)
+	}
 }
