@@ -73,15 +73,15 @@ type CodecModel struct {
 	Centroids [][]float64 `json:"centroids"`
 	Tau       float64     `json:"tau"`
 	Experts   []Expert    `json:"experts"`
-	// Calibration holds the held-out residual quantiles of the outputs.
+	// Calibration contains the held-out residual quantiles of the outputs.
 	Calibration Calibration `json:"calibration"`
 }
 
-// calibrationSteps is the number of quantiles each calibration holds: 0,
+// calibrationSteps is the number of quantiles each calibration contains: 0,
 // 0.05, ..., 1.
 const calibrationSteps = 21
 
-// Calibration holds, per output, the quantiles of ln(measured / predicted)
+// Calibration contains, per output, the quantiles of ln(measured / predicted)
 // at 0, 0.05, ..., 1 over chunks of fields that the ensembles were not fit
 // on. The planner adds a quantile to a prediction to make it a bound that
 // holds with that probability.
@@ -91,7 +91,7 @@ type Calibration struct {
 	SSIM  []float64 `json:"ssim"`
 }
 
-// quantile interpolates the residual quantile q (0 to 1) of one output.
+// quantileOf interpolates quantile q (0 to 1) in the calibration quantiles qs.
 func quantileOf(qs []float64, q float64) float64 {
 	if len(qs) == 0 {
 		return 0

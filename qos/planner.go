@@ -201,7 +201,7 @@ func plan(chunks []*planChunk, t Target, cm *CodecModel, valueRange, rawBytes, q
 // crosses 0 in [lo, hi], starting at start, by bracketing in half-decade
 // steps and then false position. With below set it returns the largest lg
 // it evaluated with h <= 0, else the smallest with h >= 0; ok is false
-// when no point on that side exists in the range, and the range end
+// when no point on that side exists in the range, and then the range end
 // nearest to it is returned.
 func searchBound(h func(float64) float64, start, lo, hi float64, below bool) (float64, bool) {
 	a := max(lo, min(hi, start))
