@@ -7,18 +7,28 @@ import (
 	"github.com/epsilon-db/epsilon/codecs"
 )
 
-// sampleSize is the number of positions features sample in each chunk.
-const sampleSize = 1024
+// Features sample between minSample and maxSample positions of a chunk,
+// one in sampleStride of its values, so that their cost stays a small share
+// of one compression of the chunk whatever its size.
+const (
+	minSample    = 256
+	maxSample    = 1024
+	sampleStride = 64
+)
+
+// sampleCount returns the number of positions features sample in a chunk
+// of n values.
+func sampleCount(n int) int { return max(minSample, min(maxSample, n/sampleStride)) }
 
 // Features describes one chunk. They are computed once from a sample of
 // the chunk, and Inputs turns them into model inputs for any bound without
 // touching the chunk again.
 type Features struct {
-	// Count is the number of values in the chunk; Valid the share of them
-	// that are finite and not the fill value.
+	// Count is the number of values in the chunk; Valid the share of the
+	// sampled values that are finite and not the fill value.
 	Count int
 	Valid float64
-	// Lo and Hi are the exact min and max of the valid values.
+	// Lo and Hi are the min and max of the sampled valid values.
 	Lo, Hi float64
 	// Std is the standard deviation of the sampled valid values.
 	Std float64
@@ -44,27 +54,20 @@ type Features struct {
 // sampleWindows is the number of SSIM windows features sample per chunk.
 const sampleWindows = 32
 
-// Empty reports whether the chunk has no valid value.
+// Empty reports whether the sample holds no valid value.
 func (f *Features) Empty() bool { return f.Valid == 0 || f.Lo > f.Hi }
 
 // computeFeatures samples the chunk vals of the given shape. fill, when not
-// nil, is compared in the chunk's precision.
+// nil, is compared in the chunk's precision. It reads only the sampled
+// positions, their neighbours and the sampled windows.
 func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Features {
 	f := &Features{Count: len(vals), F64: f64, Lo: math.Inf(1), Hi: math.Inf(-1)}
-	valid := func(v float64) bool { return v-v == 0 && (fill == nil || v != *fill) }
-	nValid := 0
-	for _, v := range vals {
-		if valid(v) {
-			nValid++
-			f.Lo = min(f.Lo, v)
-			f.Hi = max(f.Hi, v)
-		}
-	}
-	if len(vals) > 0 {
-		f.Valid = float64(nValid) / float64(len(vals))
-	}
-	if nValid == 0 {
+	if len(vals) == 0 {
 		return f
+	}
+	hasFill, fv := fill != nil, 0.0
+	if hasFill {
+		fv = *fill
 	}
 
 	// The predictor geometry follows the lorenzo codec: size-1 dimensions
@@ -87,6 +90,21 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 	pred := min(len(dims), 3)
 	first := len(dims) - pred
 	cols := dims[len(dims)-1]
+	// The Lorenzo neighbours as offsets and signs, in the codec's order.
+	var offs [7]int
+	var signs [7]float64
+	nOff := 0
+	for mask := 1; mask < 1<<pred; mask++ {
+		off, sign := 0, -1.0
+		for b := range pred {
+			if mask&(1<<b) != 0 {
+				off += strides[first+b]
+				sign = -sign
+			}
+		}
+		offs[nOff], signs[nOff] = off, sign
+		nOff++
+	}
 
 	rng := uint64(0x9e3779b97f4a7c15)
 	next := func(n int) int {
@@ -95,50 +113,43 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 		rng ^= rng << 17
 		return int(rng % uint64(n))
 	}
+	samples := sampleCount(len(vals))
+	f.Lorenzo = make([]float64, 0, samples)
+	f.Interp = make([]float64, 0, samples)
 	idx := make([]int, len(dims))
 	var sum, sumSq, lag1, lag2 float64
-	var n, consts, zeros, nLag int
-	for range sampleSize {
+	var n, consts, zeros int
+	for range samples {
+		at := 0
 		for d := range dims {
 			lo := 0
 			if d >= first && dims[d] > 1 {
 				lo = 1
 			}
 			idx[d] = lo + next(max(dims[d]-lo, 1))
-		}
-		at := 0
-		for d := range dims {
 			at += idx[d] * strides[d]
 		}
 		x := vals[at]
-		if !valid(x) {
+		if x-x != 0 || (hasFill && x == fv) {
 			continue
 		}
 		n++
 		sum += x
 		sumSq += x * x
+		f.Lo, f.Hi = min(f.Lo, x), max(f.Hi, x)
 		if x == 0 {
 			zeros++
 		}
 		// Lorenzo: inclusion-exclusion over the predictor dimensions.
 		p, ok, allSame := 0.0, true, true
-		for mask := 1; mask < 1<<pred; mask++ {
-			off, sign := 0, -1.0
-			for b := range pred {
-				if mask&(1<<b) != 0 {
-					off += strides[first+b]
-					sign = -sign
-				}
-			}
-			v := vals[at-off]
-			if !valid(v) {
+		for k := range nOff {
+			v := vals[at-offs[k]]
+			if v-v != 0 || (hasFill && v == fv) {
 				ok = false
 				break
 			}
-			if v != x {
-				allSame = false
-			}
-			p += sign * v
+			allSame = allSame && v == x
+			p += signs[k] * v
 		}
 		if ok {
 			f.Lorenzo = append(f.Lorenzo, x-p)
@@ -149,33 +160,36 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 		c := idx[len(idx)-1]
 		if c >= 1 && c+1 < cols {
 			l, r := vals[at-1], vals[at+1]
-			if valid(l) && valid(r) {
+			if l-l == 0 && r-r == 0 && (!hasFill || (l != fv && r != fv)) {
 				f.Interp = append(f.Interp, x-(l+r)/2)
 				lag1 += math.Abs(x - l)
-				if c >= 2 && valid(vals[at-2]) {
-					lag2 += math.Abs(x - vals[at-2])
-					nLag++
+				if c >= 2 {
+					if l2 := vals[at-2]; l2-l2 == 0 && (!hasFill || l2 != fv) {
+						lag2 += math.Abs(x - l2)
+					}
 				}
 			}
 		}
 	}
-	if n > 0 {
-		mean := sum / float64(n)
-		f.Std = math.Sqrt(max(sumSq/float64(n)-mean*mean, 0))
-		f.ConstShare = float64(consts) / float64(n)
-		f.ZeroShare = float64(zeros) / float64(n)
+	f.Valid = float64(n) / float64(samples)
+	if n == 0 {
+		return f
 	}
+	mean := sum / float64(n)
+	f.Std = math.Sqrt(max(sumSq/float64(n)-mean*mean, 0))
+	f.ConstShare = float64(consts) / float64(n)
+	f.ZeroShare = float64(zeros) / float64(n)
 	if lag1 > 0 && lag2 > 0 {
 		f.Slope = math.Log2(lag2 / lag1)
 	}
 	slices.Sort(f.Lorenzo)
 	slices.Sort(f.Interp)
-	f.sampleWindowVar(vals, shape, valid, next)
+	f.sampleWindowVar(vals, shape, hasFill, fv, next)
 	return f
 }
 
 // sampleWindowVar fills WindowVar from windows that hold only valid values.
-func (f *Features) sampleWindowVar(vals []float64, shape []int, valid func(float64) bool, next func(int) int) {
+func (f *Features) sampleWindowVar(vals []float64, shape []int, hasFill bool, fv float64, next func(int) int) {
 	if len(shape) < 2 {
 		return
 	}
@@ -192,7 +206,7 @@ func (f *Features) sampleWindowVar(vals []float64, shape []int, valid func(float
 		for i := 0; i < w && ok; i++ {
 			for j := range w {
 				v := vals[base+i*cols+j]
-				if !valid(v) {
+				if v-v != 0 || (hasFill && v == fv) {
 					ok = false
 					break
 				}
@@ -214,8 +228,8 @@ const numInputs = 20
 // inputNames names the model inputs, in order, for reports.
 var inputNames = [numInputs]string{
 	"log10(eb/range)", "log10(eb/chunk_range)", "log10(eb/lorenzo_q50)", "log10(eb/lorenzo_q90)",
-	"log10(eb/lorenzo_q99)", "lorenzo_zero_share", "lorenzo_entropy", "lorenzo_open_mse",
-	"log10(eb/interp_q50)", "interp_zero_share", "interp_entropy", "log10(std/range)",
+	"log10(eb/lorenzo_q99)", "lorenzo_zero_share", "lorenzo_entropy_ext", "lorenzo_open_mse",
+	"log10(eb/interp_q50)", "interp_zero_share", "interp_entropy_ext", "log10(std/range)",
 	"valid_share", "zero_share", "const_share", "slope", "log10(count)", "float64", "log10(chunk_range/range)",
 	"log10(ssim_deficit_estimate)",
 }
@@ -241,8 +255,8 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 		hi := r[int(float64(len(r)-1)*(1+q)/2)]
 		return max(math.Abs(lo), math.Abs(hi))
 	}
-	p0L, hL, mseL := quantStats(f.Lorenzo, eb)
-	p0I, hI, _ := quantStats(f.Interp, eb)
+	p0L, hL, mseL := extEntropy(f.Lorenzo, eb)
+	p0I, hI, _ := extEntropy(f.Interp, eb)
 	f64 := 0.0
 	if f.F64 {
 		f64 = 1
@@ -261,20 +275,22 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 
 // quantStats quantizes the sorted residuals r with bins of 2 eb, as the
 // lorenzo codec does, and returns the share in bin 0, the entropy of the
-// bins in bits, and the mean squared quantization error over eb^2.
+// bins in bits with the Miller-Madow correction for the bins a sample of
+// len(r) misses, and the mean squared quantization error over eb^2.
 func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
 	if len(r) == 0 || !(eb > 0) {
 		return 0, 0, 0
 	}
 	inv := 1 / (2 * eb)
 	n := float64(len(r))
-	var run int
+	var run, bins int
 	var sq float64
 	prev := math.NaN()
 	flush := func() {
 		if run > 0 {
 			p := float64(run) / n
 			entropy -= p * math.Log2(p)
+			bins++
 		}
 	}
 	for _, x := range r {
@@ -291,7 +307,21 @@ func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
 		}
 	}
 	flush()
+	entropy += float64(bins-1) / (2 * n * math.Ln2)
 	return zero / n, entropy, sq / n / (eb * eb)
+}
+
+// extEntropy is quantStats with the entropy extended past what the sample
+// resolves: where bins of 2 eb hold few samples each, the entropy at
+// 16 eb plus 4 bits for each value outside bin 0 there estimates it better,
+// since halving the bin adds one bit to every value that is not in bin 0.
+func extEntropy(r []float64, eb float64) (zero, entropy, mse float64) {
+	zero, entropy, mse = quantStats(r, eb)
+	if entropy > 4 {
+		z16, h16, _ := quantStats(r, 16*eb)
+		entropy = max(entropy, h16+4*(1-z16))
+	}
+	return zero, entropy, mse
 }
 
 // floatsOf converts raw little-endian values of a float dtype to float64.

@@ -145,6 +145,7 @@ func Import(db *store.DB, name string, src io.ReaderAt, size int64, opts store.A
 	var coords [][]int
 	lo, hi := math.Inf(1), math.Inf(-1)
 	maxAbs := 0.0
+	_, fillT := floatsOf(nil, opts.DType, opts.Fill)
 	err = grid.ForEach(chunk.Full(shape), func(c []int) error {
 		region := grid.ChunkRegion(c)
 		cd, err := in.chunk(c, region)
@@ -152,9 +153,10 @@ func Import(db *store.DB, name string, src io.ReaderAt, size int64, opts store.A
 			return err
 		}
 		f := cd.Feat
-		if !f.Empty() {
-			lo, hi = min(lo, f.Lo), max(hi, f.Hi)
-			maxAbs = max(maxAbs, math.Abs(f.Lo), math.Abs(f.Hi))
+		// Features sample the chunk; the value range must be exact.
+		if clo, chi := valueRange(cd.Vals, fillT); clo <= chi {
+			lo, hi = min(lo, clo), max(hi, chi)
+			maxAbs = max(maxAbs, math.Abs(clo), math.Abs(chi))
 		}
 		chunks = append(chunks, &planChunk{feat: f, shape: region.Shape(), windows: chunkWindows(region.Shape(), f.Valid)})
 		coords = append(coords, append([]int(nil), c...))
@@ -168,7 +170,21 @@ func Import(db *store.DB, name string, src io.ReaderAt, size int64, opts store.A
 		return nil, fmt.Errorf("import array %q: %w", name, err)
 	}
 
-	bounds, preds, _ := plan(chunks, t, cm, vr, float64(size))
+	q := verifyQuantile
+	if o.Mode == Fast {
+		q = fastQuantile
+	}
+	var bounds []float64
+	var preds []Prediction
+	if t.Metric == MaxErrMetric {
+		// The target is the bound: no model is needed.
+		bounds, preds = make([]float64, len(chunks)), make([]Prediction, len(chunks))
+		for i := range bounds {
+			bounds[i] = t.Value
+		}
+	} else {
+		bounds, preds, _ = plan(chunks, t, cm, vr, float64(size), q)
+	}
 	res := &Result{Target: t.String(), Mode: o.Mode.String(), Chunks: len(chunks)}
 	res.Predicted = predictedMetric(t, chunks, preds, vr, float64(size))
 	table := &boundTable{bounds: map[string]float64{}}

@@ -14,11 +14,11 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Model file format, version 1. All integers are little-endian.
+// Model file format, version 2. All integers are little-endian.
 //
 //	offset  size  field
 //	0       4     magic "EPSQ"
-//	4       2     format version, 1
+//	4       2     format version, 2
 //	6       2     reserved, zero
 //	8       4     body length in bytes (uint32)
 //	12      4     CRC-32C (Castagnoli) of the body
@@ -27,14 +27,20 @@ import (
 // The JSON document is modelDoc: the number and names of the inputs (which
 // must match numInputs and inputNames of this build), and for every codec
 // name a mixture of experts: the gate (input means and scales, expert
-// centroids and the temperature) and, per expert, three boosted tree
-// ensembles that predict from Inputs: mse/eb^2, ln(stream bytes per value)
-// and ln(1 - SSIM). ReadModel rejects another magic or version, a length or
-// checksum that does not match, and a document whose inputs or trees do not
-// fit this build. TestModelGolden pins the header layout.
+// centroids and the temperature), per expert three boosted tree ensembles
+// that predict from Inputs: mse/eb^2, ln(stream bytes per value) and
+// ln(1 - SSIM), and the calibration: for each
+// of the three outputs the quantiles 0, 0.05, ..., 1 of ln(measured /
+// predicted) on chunks of fields held out of the fit. ReadModel rejects
+// another magic or version, a length or checksum that does not match, and
+// a document whose inputs, trees or calibration do not fit this build.
+// TestModelGolden pins the header layout.
+//
+// Version 1 had no calibration and computed its inputs from other
+// features; this build rejects it and asks for a retrain.
 
 // ModelVersion is the model file format version this build reads and writes.
-const ModelVersion = 1
+const ModelVersion = 2
 
 var modelMagic = [4]byte{'E', 'P', 'S', 'Q'}
 
@@ -67,6 +73,38 @@ type CodecModel struct {
 	Centroids [][]float64 `json:"centroids"`
 	Tau       float64     `json:"tau"`
 	Experts   []Expert    `json:"experts"`
+	// Calibration contains the held-out residual quantiles of the outputs.
+	Calibration Calibration `json:"calibration"`
+}
+
+// calibrationSteps is the number of quantiles each calibration contains: 0,
+// 0.05, ..., 1.
+const calibrationSteps = 21
+
+// Calibration contains, per output, the quantiles of ln(measured / predicted)
+// at 0, 0.05, ..., 1 over chunks of fields that the ensembles were not fit
+// on. The planner adds a quantile to a prediction to make it a bound that
+// holds with that probability.
+type Calibration struct {
+	MSE   []float64 `json:"mse"`
+	Bytes []float64 `json:"bytes"`
+	SSIM  []float64 `json:"ssim"`
+}
+
+// quantileOf interpolates quantile q (0 to 1) in the calibration quantiles qs.
+func quantileOf(qs []float64, q float64) float64 {
+	if len(qs) == 0 {
+		return 0
+	}
+	if !(q >= 0) {
+		q = 0
+	}
+	x := min(1, q) * float64(len(qs)-1)
+	i := min(int(x), len(qs)-2)
+	if i < 0 {
+		return qs[0]
+	}
+	return qs[i] + (x-float64(i))*(qs[i+1]-qs[i])
 }
 
 // Expert holds the three ensembles of one expert.
@@ -136,6 +174,15 @@ func (cm *CodecModel) gate(ref []float64, w []float64) []float64 {
 	return w
 }
 
+// Outputs a predictor evaluates; a planner asks only for those it uses.
+type need uint8
+
+const (
+	needMSE need = 1 << iota
+	needBytes
+	needSSIM
+)
+
 // predictor evaluates a CodecModel for one chunk at many bounds, reusing
 // the gate weights.
 type predictor struct {
@@ -150,27 +197,51 @@ func newPredictor(cm *CodecModel, f *Features, valueRange float64) *predictor {
 	p := &predictor{cm: cm, f: f, vr: valueRange}
 	p.x = f.Inputs(p.x, valueRange, valueRange)
 	p.weights = cm.gate(p.x, nil)
+	// Experts with a negligible weight are skipped: renormalize the rest.
+	var total float64
+	for k, w := range p.weights {
+		if w < 1e-3 {
+			p.weights[k] = 0
+		}
+		total += p.weights[k]
+	}
+	for k := range p.weights {
+		p.weights[k] /= total
+	}
 	return p
 }
 
-func (p *predictor) predict(eb float64) Prediction {
+// predict returns the outputs in what for bound eb; the others are zero.
+func (p *predictor) predict(eb float64, what need) Prediction {
 	p.x = p.f.Inputs(p.x, eb, p.vr)
 	var mseRatio, lnBytes, lnDef float64
 	for k, w := range p.weights {
-		if w < 1e-6 {
+		if w == 0 {
 			continue
 		}
 		e := &p.cm.Experts[k]
-		mseRatio += w * e.MSE.predict(p.x)
-		lnBytes += w * e.Bytes.predict(p.x)
-		lnDef += w * e.SSIM.predict(p.x)
+		if what&needMSE != 0 {
+			mseRatio += w * e.MSE.predict(p.x)
+		}
+		if what&needBytes != 0 {
+			lnBytes += w * e.Bytes.predict(p.x)
+		}
+		if what&needSSIM != 0 {
+			lnDef += w * e.SSIM.predict(p.x)
+		}
 	}
 	n := float64(max(p.f.Count, 1))
-	return Prediction{
-		MSE:         max(mseRatio, 0) * eb * eb,
-		Bytes:       math.Exp(lnBytes) * n,
-		SSIMDeficit: math.Exp(lnDef),
+	var out Prediction
+	if what&needMSE != 0 {
+		out.MSE = max(mseRatio, 0) * eb * eb
 	}
+	if what&needBytes != 0 {
+		out.Bytes = math.Exp(lnBytes) * n
+	}
+	if what&needSSIM != 0 {
+		out.SSIMDeficit = math.Exp(lnDef)
+	}
+	return out
 }
 
 // MarshalBinary encodes the model in the model file format.
@@ -261,6 +332,17 @@ func (m *Model) validate() error {
 		for _, s := range cm.Scale {
 			if !(s > 0) {
 				return fmt.Errorf("codec %q: gate scale %v must be positive", name, s)
+			}
+		}
+		c := &cm.Calibration
+		for _, qs := range [][]float64{c.MSE, c.Bytes, c.SSIM} {
+			if len(qs) != calibrationSteps {
+				return fmt.Errorf("codec %q: a calibration has %d quantiles, expected %d", name, len(qs), calibrationSteps)
+			}
+			for i, q := range qs {
+				if math.IsNaN(q) || math.IsInf(q, 0) || (i > 0 && q < qs[i-1]) {
+					return fmt.Errorf("codec %q: calibration quantiles must be finite and ascending", name)
+				}
 			}
 		}
 		for k, e := range cm.Experts {

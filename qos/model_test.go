@@ -28,9 +28,9 @@ func TestModelRoundTrip(t *testing.T) {
 }
 
 func TestModelGolden(t *testing.T) {
-	// The header of the model file format, version 1: magic, version,
+	// The header of the model file format, version 2: magic, version,
 	// reserved zero.
-	require.Equal(t, "4550535101000000", hex.EncodeToString(defaultModelFile[:8]))
+	require.Equal(t, "4550535102000000", hex.EncodeToString(defaultModelFile[:8]))
 	require.Equal(t, uint32(len(defaultModelFile)-16), binary.LittleEndian.Uint32(defaultModelFile[8:]))
 	require.Equal(t, crc32.Checksum(defaultModelFile[16:], crc32.MakeTable(crc32.Castagnoli)), binary.LittleEndian.Uint32(defaultModelFile[12:]))
 }
@@ -44,7 +44,8 @@ func TestReadModelRejects(t *testing.T) {
 	}{
 		"empty":     {nil, "the header alone is 16"},
 		"magic":     {mutate(func(b []byte) []byte { b[0] = 'X'; return b }), "magic"},
-		"version":   {mutate(func(b []byte) []byte { b[4] = 2; return b }), "format version 2, this build reads version 1"},
+		"version 1": {mutate(func(b []byte) []byte { b[4] = 1; return b }), "format version 1, this build reads version 2: retrain"},
+		"version 3": {mutate(func(b []byte) []byte { b[4] = 3; return b }), "format version 3, this build reads version 2"},
 		"reserved":  {mutate(func(b []byte) []byte { b[6] = 1; return b }), "reserved"},
 		"truncated": {good[:len(good)-10], "the file has"},
 		"bit flip":  {mutate(func(b []byte) []byte { b[len(b)/2] ^= 4; return b }), "checksum"},
@@ -79,8 +80,37 @@ func FuzzReadModel(f *testing.F) {
 			f := &Features{Count: 10, Valid: 1, Lo: 0, Hi: 1, Lorenzo: []float64{-0.1, 0, 0.1}}
 			for _, name := range m.Codecs() {
 				cm, _ := m.codec(name)
-				newPredictor(cm, f, 1).predict(1e-3)
+				newPredictor(cm, f, 1).predict(1e-3, needMSE|needBytes|needSSIM)
 			}
 		}
 	})
+}
+
+func TestReadModelRejectsBadCalibration(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	c := &m.doc.Codecs["lorenzo"].Calibration
+	c.MSE[3], c.MSE[4] = c.MSE[4]+1, c.MSE[3]
+	b, err := m.MarshalBinary()
+	require.NoError(t, err)
+	_, err = ReadModel(b)
+	require.ErrorContains(t, err, "ascending")
+	c.MSE = c.MSE[:5]
+	b, err = m.MarshalBinary()
+	require.NoError(t, err)
+	_, err = ReadModel(b)
+	require.ErrorContains(t, err, "5 quantiles, expected 21")
+}
+
+func TestDefaultModelCalibration(t *testing.T) {
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	for _, name := range m.Codecs() {
+		cm, _ := m.codec(name)
+		// Held-out residuals spread both ways around the fit.
+		for _, qs := range [][]float64{cm.Calibration.MSE, cm.Calibration.Bytes, cm.Calibration.SSIM} {
+			require.Less(t, quantileOf(qs, 0.1), quantileOf(qs, 0.9), name)
+			require.Greater(t, quantileOf(qs, 0.95), 0.0, name)
+		}
+	}
 }

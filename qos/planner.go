@@ -63,58 +63,194 @@ func (t Target) budget(chunks []*planChunk, valueRange float64, rawBytes float64
 	return t.mseBudget(valueRange) * total
 }
 
-// plan predicts per-chunk bounds that meet t. It returns the bounds, the
-// predictions at them and whether the prediction meets the budget.
-func plan(chunks []*planChunk, t Target, cm *CodecModel, valueRange, rawBytes float64) ([]float64, []Prediction, bool) {
+// Quantiles of the calibrated residuals that plans aim at. Fast mode
+// measures nothing, so it plans for the model's 90th percentile chunk
+// outcome, and arrays of several chunks average out part of the rest; verify mode plans nearer
+// the median, since a miss costs one re-encoding of the chunks it changes.
+const (
+	fastQuantile   = 0.9
+	verifyQuantile = 0.7
+)
+
+// needs returns the outputs a plan for t reads: the metric's own and, when
+// chunks compete for one budget, the size.
+func (t Target) needs(chunks int) need {
+	var n need
+	switch t.Metric {
+	case PSNRMetric, NRMSEMetric:
+		n = needMSE
+	case SSIMMetric:
+		n = needSSIM
+	case RatioMetric:
+		n = needMSE | needBytes
+	case MaxErrMetric:
+		n = needBytes
+	}
+	if chunks > 1 {
+		n |= needBytes
+	}
+	return n
+}
+
+// margin returns the factor by which the plan shrinks its budget so that
+// the target holds at residual quantile q of the calibration.
+func (t Target) margin(cm *CodecModel, q float64) float64 {
+	c := &cm.Calibration
+	switch t.Metric {
+	case PSNRMetric, NRMSEMetric:
+		return math.Exp(-max(quantileOf(c.MSE, q), 0))
+	case SSIMMetric:
+		return math.Exp(-max(quantileOf(c.SSIM, q), 0))
+	case RatioMetric:
+		return math.Exp(-max(quantileOf(c.Bytes, q), 0))
+	}
+	return 1
+}
+
+// plan predicts per-chunk bounds that meet t at residual quantile q. It
+// returns the bounds, the model's predictions at them (without the margin)
+// and whether the prediction meets the budget.
+func plan(chunks []*planChunk, t Target, cm *CodecModel, valueRange, rawBytes, q float64) ([]float64, []Prediction, bool) {
 	bounds := make([]float64, len(chunks))
 	preds := make([]Prediction, len(chunks))
-	if t.Metric == MaxErrMetric {
-		for i := range bounds {
-			bounds[i] = t.Value
-		}
-		return bounds, preds, true
-	}
+	what := t.needs(len(chunks))
 	predictors := make([]*predictor, len(chunks))
 	for i, c := range chunks {
 		predictors[i] = newPredictor(cm, c.feat, valueRange)
 	}
-	build := func(grids [][]float64) []*curve {
-		curves := make([]*curve, len(chunks))
-		for i, c := range chunks {
-			cv := &curve{bounds: grids[i], cost: make([]float64, len(grids[i])), size: make([]float64, len(grids[i]))}
-			for j, eb := range grids[i] {
-				p := predictors[i].predict(eb)
-				cv.cost[j] = t.chunkCost(c, p)
-				cv.size[j] = p.Bytes
-			}
-			cv.monotone()
-			curves[i] = cv
+	if t.Metric == MaxErrMetric {
+		for i := range bounds {
+			bounds[i] = t.Value
+			preds[i] = predictors[i].predict(t.Value, needBytes)
 		}
-		return curves
+		return bounds, preds, true
 	}
-	budget := t.budget(chunks, valueRange, rawBytes)
+	budget := t.budget(chunks, valueRange, rawBytes) * t.margin(cm, q)
 	limitSize := t.Metric == RatioMetric
-
-	// Coarse: two points per decade over the bounds the training sweep
-	// covers, range * 10^-7.5 to range * 10^-0.5.
-	coarse := make([][]float64, len(chunks))
-	for i := range coarse {
-		coarse[i] = gridAround(valueRange*math.Pow(10, -4), 3.5, 2)
+	// The bounds the training sweep covers: range * 10^-7.5 to
+	// range * 10^-0.5.
+	top := math.Log10(valueRange) - 0.5
+	bottom := top - 7
+	ok := true
+	start := top - 3.5
+	if eb := t.ClosedFormBound(valueRange); eb > 0 {
+		start = math.Log10(eb)
 	}
-	curves := build(coarse)
-	choice, _ := allocate(curves, budget, limitSize, nil, nil)
-	// Fine: twelve points per decade around each coarse choice.
-	fine := make([][]float64, len(chunks))
-	for i := range fine {
-		fine[i] = gridAround(curves[i].bounds[choice[i]], 0.5, 12)
+	if len(chunks) == 1 {
+		// One chunk: search the bound directly.
+		c, p := chunks[0], predictors[0]
+		h := func(lg float64) float64 {
+			pr := p.predict(math.Pow(10, lg), what)
+			if limitSize {
+				return math.Log(budget / max(pr.Bytes, 1e-300))
+			}
+			return math.Log(max(t.chunkCost(c, pr), 1e-300) / budget)
+		}
+		var lg float64
+		lg, ok = searchBound(h, start, bottom, top, !limitSize)
+		bounds[0] = math.Pow(10, lg)
+	} else {
+		build := func(grids [][]float64) []*curve {
+			curves := make([]*curve, len(chunks))
+			for i, c := range chunks {
+				cv := &curve{bounds: grids[i], cost: make([]float64, len(grids[i])), size: make([]float64, len(grids[i]))}
+				for j, eb := range grids[i] {
+					p := predictors[i].predict(eb, what)
+					cv.cost[j] = t.chunkCost(c, p)
+					cv.size[j] = p.Bytes
+				}
+				cv.monotone()
+				curves[i] = cv
+			}
+			return curves
+		}
+		// One bound for every chunk first, then 24 points per decade
+		// within a quarter decade of it for the allocation.
+		var lg float64
+		lg, ok = searchBound(func(lg float64) float64 {
+			eb := math.Pow(10, lg)
+			var cost, size float64
+			for i, c := range chunks {
+				p := predictors[i].predict(eb, what)
+				cost += t.chunkCost(c, p)
+				size += p.Bytes
+			}
+			if limitSize {
+				return math.Log(budget / max(size, 1e-300))
+			}
+			return math.Log(max(cost, 1e-300) / budget)
+		}, start, bottom, top, !limitSize)
+		fine := make([][]float64, len(chunks))
+		for i := range fine {
+			fine[i] = gridAround(math.Pow(10, lg), 0.25, 24)
+		}
+		curves := build(fine)
+		var choice []int
+		choice, ok = allocate(curves, budget, limitSize, nil, nil)
+		for i, cv := range curves {
+			bounds[i] = cv.bounds[choice[i]]
+		}
 	}
-	curves = build(fine)
-	choice, ok := allocate(curves, budget, limitSize, nil, nil)
-	for i, cv := range curves {
-		bounds[i] = cv.bounds[choice[i]]
-		preds[i] = predictors[i].predict(bounds[i])
+	for i := range chunks {
+		preds[i] = predictors[i].predict(bounds[i], what|needBytes)
 	}
 	return bounds, preds, ok
+}
+
+// searchBound finds where the increasing function h of lg = log10(bound)
+// crosses 0 in [lo, hi], starting at start, by bracketing in half-decade
+// steps and then false position. With below set it returns the largest lg
+// it evaluated with h <= 0, else the smallest with h >= 0; ok is false
+// when no point on that side exists in the range, and then the range end
+// nearest to it is returned.
+func searchBound(h func(float64) float64, start, lo, hi float64, below bool) (float64, bool) {
+	a := max(lo, min(hi, start))
+	ha := h(a)
+	b, hb := a, ha
+	// Bracket: a holds h <= 0 and b holds h > 0.
+	for ha > 0 {
+		if a <= lo {
+			return lo, !below
+		}
+		b, hb = a, ha
+		a = max(lo, a-0.5)
+		ha = h(a)
+	}
+	for hb <= 0 {
+		if b >= hi {
+			return hi, below
+		}
+		a, ha = b, hb
+		b = min(hi, b+0.5)
+		hb = h(b)
+	}
+	// Illinois false position, to 1/100 of a decade.
+	side := 0
+	for range 12 {
+		if b-a < 0.01 || (ha > -0.002 && below) || (hb < 0.002 && !below) {
+			break
+		}
+		m := a - ha*(b-a)/(hb-ha)
+		m = max(a+0.1*(b-a), min(b-0.1*(b-a), m))
+		hm := h(m)
+		if hm <= 0 {
+			a, ha = m, hm
+			if side == -1 {
+				hb /= 2
+			}
+			side = -1
+		} else {
+			b, hb = m, hm
+			if side == 1 {
+				ha /= 2
+			}
+			side = 1
+		}
+	}
+	if below {
+		return a, true
+	}
+	return b, true
 }
 
 // metricFromCost turns a total cost back into the metric: the PSNR or

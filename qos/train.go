@@ -177,7 +177,9 @@ func Train(fields []Field, o TrainOptions) (*Model, error) {
 		if len(samples) == 0 {
 			return nil, fmt.Errorf("train codec %s: the fields have no valid values", name)
 		}
-		m.doc.Codecs[name] = fitCodecModel(samples, o.Experts, defaultBoost)
+		cm := fitCodecModel(samples, o.Experts, defaultBoost)
+		cm.Calibration = calibrate(samples, o.Experts, defaultBoost)
+		m.doc.Codecs[name] = cm
 	}
 	return m, nil
 }
@@ -333,4 +335,87 @@ func kmeans(z [][]float64, k int) ([][]float64, float64) {
 	}
 	tau := math.Sqrt(total / float64(len(sq)))
 	return cents, max(tau, 0.5)
+}
+
+// Calibration uses the samples whose bound over the value range lies
+// between 10^calibrateBelow and 10^calibrateAbove, where PSNR targets of
+// about 30 to 110 dB put it; the model is least accurate at the largest
+// bounds of the sweep, where few values keep a nonzero code.
+const (
+	calibrateAbove = -1.5
+	calibrateBelow = -5.5
+)
+
+// calibrate fits the model once per family of the samples without that
+// family's samples, predicts the held-out samples, and returns the
+// quantiles of ln(measured / predicted) per output. With one family it
+// holds out one field at a time; with one field it returns zero margins.
+func calibrate(samples []sample, experts int, bp boostParams) Calibration {
+	groupOf := func(s *sample) string { return FamilyOf(s.field) }
+	groups := map[string]bool{}
+	for i := range samples {
+		groups[groupOf(&samples[i])] = true
+	}
+	if len(groups) < 2 {
+		groupOf = func(s *sample) string { return s.field }
+		clear(groups)
+		for i := range samples {
+			groups[groupOf(&samples[i])] = true
+		}
+	}
+	var rM, rB, rS []float64
+	if len(groups) >= 2 {
+		names := make([]string, 0, len(groups))
+		for g := range groups {
+			names = append(names, g)
+		}
+		sort.Strings(names)
+		for _, g := range names {
+			var fit, held []sample
+			for _, s := range samples {
+				if groupOf(&s) == g {
+					held = append(held, s)
+				} else {
+					fit = append(fit, s)
+				}
+			}
+			cm := fitCodecModel(fit, experts, bp)
+			var w []float64
+			for _, s := range held {
+				if s.x[0] > calibrateAbove || s.x[0] < calibrateBelow {
+					continue
+				}
+				w = cm.gate(s.ref, w)
+				var m, b, d float64
+				for k, wk := range w {
+					e := &cm.Experts[k]
+					m += wk * e.MSE.predict(s.x)
+					b += wk * e.Bytes.predict(s.x)
+					d += wk * e.SSIM.predict(s.x)
+				}
+				if s.mseRatio > 0 {
+					rM = append(rM, math.Log(s.mseRatio/max(m, 1e-12)))
+				}
+				rB = append(rB, s.lnBytes-b)
+				if s.lnDeficit == s.lnDeficit {
+					rS = append(rS, s.lnDeficit-d)
+				}
+			}
+		}
+	}
+	return Calibration{MSE: quantiles(rM), Bytes: quantiles(rB), SSIM: quantiles(rS)}
+}
+
+// quantiles returns the calibrationSteps quantiles of r, all zero when r
+// is empty.
+func quantiles(r []float64) []float64 {
+	out := make([]float64, calibrationSteps)
+	if len(r) == 0 {
+		return out
+	}
+	slices.Sort(r)
+	for i := range out {
+		out[i] = r[i*(len(r)-1)/(calibrationSteps-1)]
+	}
+	return out
 }

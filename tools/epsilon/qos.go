@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/epsilon-db/epsilon/codecs"
 	"github.com/epsilon-db/epsilon/qos"
 	"github.com/epsilon-db/epsilon/store"
 )
@@ -94,6 +95,7 @@ func runQOSTrain(cmd *cobra.Command, o *qosTrainOptions) error {
 
 type qosEvalOptions struct {
 	data    string
+	codecs  []string
 	experts int
 	jsonOut bool
 	verbose bool
@@ -116,6 +118,7 @@ minutes.`,
 	f := cmd.Flags()
 	f.StringVar(&o.data, "data", "", "data folder with a manifest.json, or its fields/ subfolder")
 	f.IntVar(&o.experts, "experts", 3, "experts per codec in the mixture")
+	f.StringSliceVar(&o.codecs, "codecs", nil, "codecs to train and evaluate (default: every registered lossy codec)")
 	f.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print a line per case to standard error")
 	_ = cmd.MarkFlagRequired("data")
@@ -127,7 +130,15 @@ func runQOSEval(cmd *cobra.Command, o *qosEvalOptions) error {
 	if err != nil {
 		return err
 	}
-	opts := qos.EvalOptions{Train: qos.TrainOptions{Experts: o.experts}}
+	for _, name := range o.codecs {
+		if name == "lossless" {
+			return fmt.Errorf("invalid --codecs %q: lossless has no bound to choose; name lossy codecs such as lorenzo or auto", name)
+		}
+		if _, err := codecs.ByName(name); err != nil {
+			return fmt.Errorf("invalid --codecs: %w", err)
+		}
+	}
+	opts := qos.EvalOptions{Train: qos.TrainOptions{Experts: o.experts, Codecs: o.codecs}}
 	if o.verbose {
 		opts.Progress = func(line string) { fmt.Fprintln(cmd.ErrOrStderr(), line) }
 	}
