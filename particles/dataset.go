@@ -151,6 +151,10 @@ type attrsDoc struct {
 // a particle dataset.
 var ErrNotParticles = errors.New("not a particle dataset")
 
+// Validate returns the error Write returns for ds and o before it writes
+// anything, so that a caller can reject bad input before it opens a store.
+func (o *Options) Validate(ds *Dataset) error { return o.validate(ds) }
+
 func (o *Options) validate(ds *Dataset) error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }

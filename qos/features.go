@@ -88,6 +88,10 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 		s *= dims[i]
 	}
 	pred := min(len(dims), 3)
+	if dims[0] == 1 {
+		// A single value has no neighbour to predict from.
+		pred = 0
+	}
 	first := len(dims) - pred
 	cols := dims[len(dims)-1]
 	// The Lorenzo neighbours as offsets and signs, in the codec's order.

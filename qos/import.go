@@ -244,6 +244,9 @@ func checkReachable(t Target, vr, maxAbs float64, dt codecs.DType) error {
 	if t.Metric == RatioMetric || t.Metric == MaxErrMetric {
 		return nil
 	}
+	if math.IsInf(vr, -1) {
+		return fmt.Errorf("%w: target %s is undefined for an array with no finite values other than the fill value; store it losslessly (mode none)", ErrTargetUnreachable, t)
+	}
 	if !(vr > 0) || math.IsInf(vr, 0) {
 		return fmt.Errorf("%w: target %s is undefined for an array whose value range is %v; store it losslessly (mode none)", ErrTargetUnreachable, t, vr)
 	}

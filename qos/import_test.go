@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -212,4 +213,77 @@ func TestStoreModelCorruptRejected(t *testing.T) {
 	_, err = ModelFor(db)
 	require.ErrorContains(t, err, "format version 9")
 	require.ErrorIs(t, err, ErrModelFormat)
+}
+
+// f32Bytes returns vals as little-endian float32 bytes.
+func f32Bytes(vals []float32) []byte {
+	raw := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		b := math.Float32bits(v)
+		raw[4*i], raw[4*i+1], raw[4*i+2], raw[4*i+3] = byte(b), byte(b>>8), byte(b>>16), byte(b>>24)
+	}
+	return raw
+}
+
+func TestImportSingleValue(t *testing.T) {
+	raw := f32Bytes([]float32{3})
+	for _, tg := range []Target{{PSNRMetric, 60}, {MaxErrMetric, 0.01}, {NRMSEMetric, 0.001}, {RatioMetric, 10}} {
+		t.Run(tg.String(), func(t *testing.T) {
+			db := openStore(t)
+			opts := store.ArrayOptions{DType: codecs.Float32, Shape: []int{1}}
+			_, err := Import(db, "a", bytes.NewReader(raw), int64(len(raw)), opts, Options{Target: tg})
+			if err != nil {
+				require.ErrorIs(t, err, ErrTargetUnreachable)
+				return
+			}
+			out := make([]float32, 1)
+			require.NoError(t, db.Read("a", chunk.Full([]int{1}), out))
+			info, err := db.Stat("a")
+			require.NoError(t, err)
+			require.LessOrEqual(t, math.Abs(float64(out[0])-3), info.Chunks[0].AbsBound)
+		})
+	}
+}
+
+func TestImportRatioTargetAllNaN(t *testing.T) {
+	vals := make([]float32, 16)
+	for i := range vals {
+		vals[i] = float32(math.NaN())
+	}
+	raw := f32Bytes(vals)
+	db := openStore(t)
+	opts := store.ArrayOptions{DType: codecs.Float32, Shape: []int{4, 4}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Import(db, "a", bytes.NewReader(raw), int64(len(raw)), opts, Options{Target: Target{RatioMetric, 10}})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			require.ErrorIs(t, err, ErrTargetUnreachable)
+			return
+		}
+		out := make([]float32, 16)
+		require.NoError(t, db.Read("a", chunk.Full([]int{4, 4}), out))
+		for i, v := range out {
+			require.True(t, math.IsNaN(float64(v)), "value %d is %v, stored NaN", i, v)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Import of an all-NaN array with a ratio target did not return in 20 s")
+	}
+}
+
+func TestImportAllNaNMessage(t *testing.T) {
+	vals := make([]float32, 16)
+	for i := range vals {
+		vals[i] = float32(math.NaN())
+	}
+	raw := f32Bytes(vals)
+	db := openStore(t)
+	opts := store.ArrayOptions{DType: codecs.Float32, Shape: []int{4, 4}}
+	_, err := Import(db, "a", bytes.NewReader(raw), int64(len(raw)), opts, Options{Target: Target{PSNRMetric, 60}})
+	require.ErrorIs(t, err, ErrTargetUnreachable)
+	require.ErrorContains(t, err, "no finite values")
+	require.NotContains(t, err.Error(), "Inf")
 }

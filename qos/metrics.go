@@ -12,5 +12,11 @@ func Compare[T float32 | float64](orig, dec []T, bound float64, fill *float64) E
 	return errstat.Compare(orig, dec, bound, fill)
 }
 
+// ComparePointwise is Compare with the point-wise relative bound of
+// codecs.ModePWRel: a value x counts as a violation when |x - x'| > rel*|x|.
+func ComparePointwise[T float32 | float64](orig, dec []T, rel float64, fill *float64) ErrorStats {
+	return errstat.ComparePointwise(orig, dec, rel, fill)
+}
+
 // PSNR returns 20 log10(valueRange / rmse) in dB, +Inf when rmse is 0.
 func PSNR(valueRange, rmse float64) float64 { return errstat.PSNR(valueRange, rmse) }

@@ -124,7 +124,9 @@ func allocate(curves []*curve, budget float64, limitSize bool, lo, hi []int) ([]
 				}
 				dc := constr(c, j) - constr(c, choice[i])
 				dp := primary(c, choice[i]) - primary(c, j)
-				if dp <= 0 || used+dc > budget {
+				// !(dp > 0) also skips NaN costs, on which the walk
+				// would step back and forth forever.
+				if !(dp > 0) || used+dc > budget {
 					continue
 				}
 				gain := dp / max(dc, 1e-300)

@@ -49,7 +49,19 @@ func (s ErrorStats) Err() error {
 // values farther than bound from their original. Non-finite originals and
 // originals equal to fill (when fill is not nil) must come back bit-exact.
 func Compare[T float32 | float64](orig, dec []T, bound float64, fill *float64) ErrorStats {
-	s := ErrorStats{FirstViolation: -1, Bound: bound}
+	return compare(orig, dec, bound, 0, fill)
+}
+
+// ComparePointwise is Compare with the point-wise relative bound of
+// codecs.ModePWRel: a value x counts as a violation when |x - x'| > rel*|x|.
+// Bound in the result is 0.
+func ComparePointwise[T float32 | float64](orig, dec []T, rel float64, fill *float64) ErrorStats {
+	return compare(orig, dec, 0, rel, fill)
+}
+
+// compare checks each value x against the bound abs + rel*|x|.
+func compare[T float32 | float64](orig, dec []T, abs, rel float64, fill *float64) ErrorStats {
+	s := ErrorStats{FirstViolation: -1, Bound: abs}
 	if len(orig) != len(dec) {
 		s.SpecialMismatches = max(len(orig), len(dec))
 		return s
@@ -70,7 +82,7 @@ func Compare[T float32 | float64](orig, dec []T, bound float64, fill *float64) E
 			continue
 		}
 		d := math.Abs(x - y)
-		if !(d <= bound) { // also catches a NaN decoded for a finite value
+		if !(d <= abs+rel*math.Abs(x)) { // also catches a NaN decoded for a finite value
 			s.Violations++
 			if s.FirstViolation < 0 {
 				s.FirstViolation = i

@@ -134,3 +134,24 @@ func TestDiffCommandPlot(t *testing.T) {
 	_, err = runCommand(t, "diff", "--db", dir, "--name", "f", "--original", rawPath, "--slice", "5=0")
 	require.ErrorContains(t, err, `invalid --slice "5=0"`)
 }
+
+func TestDiffCommandPointwiseRelative(t *testing.T) {
+	_, rawPath := writeField(t)
+	dir := filepath.Join(t.TempDir(), "pw")
+	_, err := runCommand(t, "import", "--db", dir, "--name", "f", "--mode", "pwrel", "--bound", "0.01",
+		"--dtype", "f32", "--shape", "4,30,40", rawPath)
+	require.NoError(t, err)
+
+	out, err := runCommand(t, "diff", "--db", dir, "--name", "f", "--original", rawPath, "--json")
+	require.NoError(t, err)
+	var rep diffReport
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.Equal(t, 0, rep.Stats.Violations, "values within |x-x'| <= 0.01|x| counted as violations")
+	require.Equal(t, 0, rep.Histogram[len(rep.Histogram)-1])
+	require.Greater(t, rep.Stats.MaxAbsError, 0.0)
+
+	out, err = runCommand(t, "diff", "--db", dir, "--name", "f", "--original", rawPath)
+	require.NoError(t, err)
+	require.Contains(t, out, ", 0 values above the bound")
+	require.NotContains(t, out, "Inf")
+}

@@ -95,7 +95,13 @@ func runDiff(cmd *cobra.Command, o *diffOptions) error {
 	}
 	dec := toFloat64(raw, info.DType)
 
+	pointwise := info.Mode == codecs.ModePWRel
 	stats := qos.Compare(orig, dec, info.AbsBound, info.Fill)
+	histogram := qos.ErrorHistogram(orig, dec, info.AbsBound, 10, info.Fill)
+	if pointwise {
+		stats = qos.ComparePointwise(orig, dec, info.Bound, info.Fill)
+		histogram = qos.ErrorHistogramPointwise(orig, dec, info.Bound, 10, info.Fill)
+	}
 	rows, cols, index, label, err := sliceOf(info.Shape, o.slice)
 	if err != nil {
 		return err
@@ -108,7 +114,7 @@ func runDiff(cmd *cobra.Command, o *diffOptions) error {
 	rep := diffReport{
 		Array: o.name, Stats: stats, Slice: label,
 		SSIM:      ssim,
-		Histogram: qos.ErrorHistogram(orig, dec, info.AbsBound, 10, info.Fill),
+		Histogram: histogram,
 	}
 	if o.plotPath != "" {
 		if err := plotSlices(o.plotPath, fmt.Sprintf("%s %s", o.name, label), so, sd, rows, cols, info.AbsBound); err != nil {
@@ -119,9 +125,17 @@ func runDiff(cmd *cobra.Command, o *diffOptions) error {
 	if o.jsonOut {
 		return writeJSON(out, rep)
 	}
-	fmt.Fprintf(out, "array      %s (%s, absolute bound %g)\n", o.name, info.ErrorBound(), info.AbsBound)
+	if pointwise {
+		fmt.Fprintf(out, "array      %s (%s: |x-x'| <= %g |x|)\n", o.name, info.ErrorBound(), info.Bound)
+	} else {
+		fmt.Fprintf(out, "array      %s (%s, absolute bound %g)\n", o.name, info.ErrorBound(), info.AbsBound)
+	}
 	fmt.Fprintf(out, "values     %d compared, %d special values changed\n", stats.Count, stats.SpecialMismatches)
-	fmt.Fprintf(out, "max error  %g (%.3g of the bound), %d values above the bound\n", stats.MaxAbsError, stats.MaxAbsError/info.AbsBound, stats.Violations)
+	if pointwise {
+		fmt.Fprintf(out, "max error  %g, %d values above the bound\n", stats.MaxAbsError, stats.Violations)
+	} else {
+		fmt.Fprintf(out, "max error  %g (%.3g of the bound), %d values above the bound\n", stats.MaxAbsError, stats.MaxAbsError/info.AbsBound, stats.Violations)
+	}
 	fmt.Fprintf(out, "rmse       %g\npsnr       %.2f dB\n", stats.RMSE, stats.PSNR)
 	fmt.Fprintf(out, "ssim       %.6f over slice %s\n", rep.SSIM, label)
 	fmt.Fprintf(out, "|x-x'|/bound histogram:\n")

@@ -94,14 +94,18 @@ func runParticlesImport(cmd *cobra.Command, o *particlesImportOptions) error {
 			return err
 		}
 	}
+	popts := particles.Options{
+		Box: o.box, Periodic: o.periodic, Link: o.link, Bound: o.bound, VelocityBound: o.velBound, Order: order,
+	}
+	if err := popts.Validate(ds); err != nil {
+		return fmt.Errorf("write particles %q: %w", o.name, err)
+	}
 	db, err := store.Open(o.db, nil)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	info, err := particles.Write(db, o.name, ds, particles.Options{
-		Box: o.box, Periodic: o.periodic, Link: o.link, Bound: o.bound, VelocityBound: o.velBound, Order: order,
-	})
+	info, err := particles.Write(db, o.name, ds, popts)
 	if err != nil {
 		return err
 	}
