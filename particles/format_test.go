@@ -83,7 +83,7 @@ func TestCorrectionHuffmanSections(t *testing.T) {
 		i := int32(k*2 + k%3/2)
 		corr.index = append(corr.index, i)
 		corr.level = append(corr.level, 1)
-		corr.steps = append(corr.steps, [3]int64{int64(k%5/4), 0, -int64(k%7/6)})
+		corr.steps = append(corr.steps, [3]int64{int64(k % 5 / 4), 0, -int64(k % 7 / 6)})
 	}
 	corr.index[len(corr.index)-1] = int32(n - 1)
 	corr.level[len(corr.level)-1] = levelExact
