@@ -241,11 +241,11 @@ func Import(db *store.DB, name string, src io.ReaderAt, size int64, opts store.A
 // checkReachable rejects targets that lossy storage cannot meet on an array
 // of value range vr whose largest magnitude is maxAbs.
 func checkReachable(t Target, vr, maxAbs float64, dt codecs.DType) error {
-	if t.Metric == RatioMetric || t.Metric == MaxErrMetric {
-		return nil
-	}
 	if math.IsInf(vr, -1) {
 		return fmt.Errorf("%w: target %s is undefined for an array with no finite values other than the fill value; store it losslessly (mode none)", ErrTargetUnreachable, t)
+	}
+	if t.Metric == RatioMetric || t.Metric == MaxErrMetric {
+		return nil
 	}
 	if !(vr > 0) || math.IsInf(vr, 0) {
 		return fmt.Errorf("%w: target %s is undefined for an array whose value range is %v; store it losslessly (mode none)", ErrTargetUnreachable, t, vr)
