@@ -591,21 +591,7 @@ func FuzzBlockRoundTrip(f *testing.F) {
 
 func BenchmarkBlockEncode(b *testing.B) {
 	chunks, params, rawBytes := benchmarkChunks(b)
-	b.SetBytes(int64(rawBytes))
-	var buf []byte
-	var payloadBytes int
-	for b.Loop() {
-		payloadBytes = 0
-		for i, c := range chunks {
-			var err error
-			buf, err = codecs.Block.AppendEncode(buf[:0], c, params[i])
-			if err != nil {
-				b.Fatal(err)
-			}
-			payloadBytes += len(buf)
-		}
-	}
-	b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
+	benchEncode(b, codecs.Block, chunks, params, rawBytes)
 
 	// The ratio that a zstd stage after the block payload would reach,
 	// measured and not part of the format.
@@ -622,22 +608,5 @@ func BenchmarkBlockEncode(b *testing.B) {
 
 func BenchmarkBlockDecode(b *testing.B) {
 	chunks, params, rawBytes := benchmarkChunks(b)
-	payloads := make([][]byte, len(chunks))
-	payloadBytes := 0
-	for i, c := range chunks {
-		var err error
-		payloads[i], err = codecs.Block.AppendEncode(nil, c, params[i])
-		require.NoError(b, err)
-		payloadBytes += len(payloads[i])
-	}
-	dst := make([]byte, len(chunks[0]))
-	b.SetBytes(int64(rawBytes))
-	for b.Loop() {
-		for i, pl := range payloads {
-			if err := codecs.Block.Decode(dst[:len(chunks[i])], pl, params[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
+	benchDecode(b, codecs.Block, chunks, params, rawBytes)
 }

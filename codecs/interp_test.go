@@ -128,25 +128,7 @@ func BenchmarkInterpEncode(b *testing.B) {
 	for _, field := range interpBenchFields {
 		b.Run(field, func(b *testing.B) {
 			chunks, params, rawBytes := interpBenchChunks(b, field)
-			b.SetBytes(int64(rawBytes))
-			var buf []byte
-			var payloadBytes int
-			ops := 0
-			meter := startCPUMeter()
-			for b.Loop() {
-				payloadBytes = 0
-				for i, c := range chunks {
-					var err error
-					buf, err = codecs.Interp.AppendEncode(buf[:0], c, params[i])
-					if err != nil {
-						b.Fatal(err)
-					}
-					payloadBytes += len(buf)
-				}
-				ops++
-			}
-			meter.report(b, int64(rawBytes), ops)
-			b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
+			benchEncode(b, codecs.Interp, chunks, params, rawBytes)
 		})
 	}
 }
@@ -155,28 +137,7 @@ func BenchmarkInterpDecode(b *testing.B) {
 	for _, field := range interpBenchFields {
 		b.Run(field, func(b *testing.B) {
 			chunks, params, rawBytes := interpBenchChunks(b, field)
-			payloads := make([][]byte, len(chunks))
-			payloadBytes := 0
-			for i, c := range chunks {
-				var err error
-				payloads[i], err = codecs.Interp.AppendEncode(nil, c, params[i])
-				require.NoError(b, err)
-				payloadBytes += len(payloads[i])
-			}
-			dst := make([]byte, len(chunks[0]))
-			b.SetBytes(int64(rawBytes))
-			ops := 0
-			meter := startCPUMeter()
-			for b.Loop() {
-				for i, pl := range payloads {
-					if err := codecs.Interp.Decode(dst[:len(chunks[i])], pl, params[i]); err != nil {
-						b.Fatal(err)
-					}
-				}
-				ops++
-			}
-			meter.report(b, int64(rawBytes), ops)
-			b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
+			benchDecode(b, codecs.Interp, chunks, params, rawBytes)
 		})
 	}
 }

@@ -522,49 +522,10 @@ func benchmarkChunks(b *testing.B) ([][]byte, []codecs.Params, int) {
 
 func BenchmarkLorenzoEncode(b *testing.B) {
 	chunks, params, rawBytes := benchmarkChunks(b)
-	b.SetBytes(int64(rawBytes))
-	var buf []byte
-	var payloadBytes int
-	ops := 0
-	meter := startCPUMeter()
-	for b.Loop() {
-		payloadBytes = 0
-		for i, c := range chunks {
-			var err error
-			buf, err = codecs.Lorenzo.AppendEncode(buf[:0], c, params[i])
-			if err != nil {
-				b.Fatal(err)
-			}
-			payloadBytes += len(buf)
-		}
-		ops++
-	}
-	meter.report(b, int64(rawBytes), ops)
-	b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
+	benchEncode(b, codecs.Lorenzo, chunks, params, rawBytes)
 }
 
 func BenchmarkLorenzoDecode(b *testing.B) {
 	chunks, params, rawBytes := benchmarkChunks(b)
-	payloads := make([][]byte, len(chunks))
-	payloadBytes := 0
-	for i, c := range chunks {
-		var err error
-		payloads[i], err = codecs.Lorenzo.AppendEncode(nil, c, params[i])
-		require.NoError(b, err)
-		payloadBytes += len(payloads[i])
-	}
-	dst := make([]byte, len(chunks[0]))
-	b.SetBytes(int64(rawBytes))
-	ops := 0
-	meter := startCPUMeter()
-	for b.Loop() {
-		for i, pl := range payloads {
-			if err := codecs.Lorenzo.Decode(dst[:len(chunks[i])], pl, params[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		ops++
-	}
-	meter.report(b, int64(rawBytes), ops)
-	b.ReportMetric(float64(rawBytes)/float64(payloadBytes), "ratio")
+	benchDecode(b, codecs.Lorenzo, chunks, params, rawBytes)
 }
