@@ -271,8 +271,15 @@ func (p *predictor) predict(eb float64, what need) Prediction {
 	t := math.Log10(eb) * latticePerDecade
 	j := int(math.Floor(t))
 	a := t - float64(j)
+	if r := math.Round(t); math.Abs(t-r) < 1e-9 {
+		// On a lattice point: one evaluation, not two.
+		j, a = int(r), 0
+	}
 	lo := *p.point(j, what)
-	hi := p.point(j+1, what)
+	hi := &lo
+	if a > 0 {
+		hi = p.point(j+1, what)
+	}
 	lerp := func(x, y float64) float64 { return math.Exp(x + a*(y-x)) }
 	var out Prediction
 	if what&needMSE != 0 {
@@ -432,6 +439,7 @@ func (m *Model) validate() error {
 						return fmt.Errorf("codec %q expert %d tree %d is malformed", name, k, i)
 					}
 				}
+				b.pack()
 			}
 		}
 	}

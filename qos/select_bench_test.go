@@ -1,6 +1,7 @@
 package qos
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -62,11 +63,17 @@ func BenchmarkSelection(b *testing.B) {
 		for _, c := range fc.chunks {
 			p := fc.p
 			p.Shape, p.Bound = c.Shape, eb
-			s := time.Now()
-			if _, err := codecs.Encode(nil, codec, codecs.Bound{Mode: codecs.ModeAbs, Value: eb}, p, c.Raw); err != nil {
-				b.Fatal(err)
+			// The fastest of three compressions, as the loop below
+			// repeats the selection.
+			best := time.Duration(math.MaxInt64)
+			for range 3 {
+				s := time.Now()
+				if _, err := codecs.Encode(nil, codec, codecs.Bound{Mode: codecs.ModeAbs, Value: eb}, p, c.Raw); err != nil {
+					b.Fatal(err)
+				}
+				best = min(best, time.Since(s))
 			}
-			compress += time.Since(s)
+			compress += best
 		}
 	}
 	b.SetBytes(rawBytes * int64(len(targets)))
