@@ -14,7 +14,7 @@ const (
 	minSample    = 256
 	maxSample    = 1024
 	sampleStride = 64
-	sampleRun    = 16
+	sampleRun    = 4
 )
 
 // sampleCount returns the number of positions features sample in a chunk

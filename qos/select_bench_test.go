@@ -86,7 +86,7 @@ func BenchmarkSelection(b *testing.B) {
 					feat := computeFeatures(c.Vals, c.Shape, fc.fill, fc.f64)
 					pcs[i] = &planChunk{feat: feat, shape: c.Shape, windows: chunkWindows(c.Shape, feat.Valid)}
 				}
-				plan(pcs, t, cm, fc.vr, fc.raw, fastQuantile)
+				plan(pcs, t, cm, fc.vr, fc.raw, t.fastQuantile())
 			}
 		}
 	}
