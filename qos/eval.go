@@ -186,7 +186,7 @@ func evalCase(f *Field, codecName string, t Target, model *Model) (*EvalCase, er
 		feat := computeFeatures(c.Vals, c.Shape, fillT, f.DType == codecs.Float64)
 		pcs[i] = &planChunk{feat: feat, shape: c.Shape, windows: chunkWindows(c.Shape, feat.Valid)}
 	}
-	bounds, preds, _ := plan(pcs, t, cm, vr, rawBytes, fastQuantile)
+	bounds, preds, _ := plan(pcs, t, cm, vr, rawBytes, t.fastQuantile())
 	selection := time.Since(start)
 	var compress time.Duration
 	for i, c := range chunks {

@@ -14,6 +14,7 @@ const (
 	minSample    = 256
 	maxSample    = 1024
 	sampleStride = 64
+	sampleRun    = 4
 )
 
 // sampleCount returns the number of positions features sample in a chunk
@@ -123,9 +124,13 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 	idx := make([]int, len(dims))
 	var sum, sumSq, lag1, lag2 float64
 	var n, consts, zeros int
-	for range samples {
+	// Positions come in runs of up to sampleRun consecutive values along
+	// the fastest dimension, so that a run and its neighbours share cache
+	// lines: random single positions each cost several cache misses.
+	last := len(dims) - 1
+	for taken := 0; taken < samples; {
 		at := 0
-		for d := range dims {
+		for d := range last {
 			lo := 0
 			if d >= first && dims[d] > 1 {
 				lo = 1
@@ -133,43 +138,52 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 			idx[d] = lo + next(max(dims[d]-lo, 1))
 			at += idx[d] * strides[d]
 		}
-		x := vals[at]
-		if x-x != 0 || (hasFill && x == fv) {
-			continue
+		lo := 0
+		if last >= first && dims[last] > 1 {
+			lo = 1
 		}
-		n++
-		sum += x
-		sumSq += x * x
-		f.Lo, f.Hi = min(f.Lo, x), max(f.Hi, x)
-		if x == 0 {
-			zeros++
-		}
-		// Lorenzo: inclusion-exclusion over the predictor dimensions.
-		p, ok, allSame := 0.0, true, true
-		for k := range nOff {
-			v := vals[at-offs[k]]
-			if v-v != 0 || (hasFill && v == fv) {
-				ok = false
-				break
+		run := min(sampleRun, max(dims[last]-lo, 1), samples-taken)
+		c0 := lo + next(max(dims[last]-lo-run+1, 1))
+		at += c0
+		taken += run
+		for c := c0; c < c0+run; c, at = c+1, at+1 {
+			x := vals[at]
+			if x-x != 0 || (hasFill && x == fv) {
+				continue
 			}
-			allSame = allSame && v == x
-			p += signs[k] * v
-		}
-		if ok {
-			f.Lorenzo = append(f.Lorenzo, x-p)
-			if allSame {
-				consts++
+			n++
+			sum += x
+			sumSq += x * x
+			f.Lo, f.Hi = min(f.Lo, x), max(f.Hi, x)
+			if x == 0 {
+				zeros++
 			}
-		}
-		c := idx[len(idx)-1]
-		if c >= 1 && c+1 < cols {
-			l, r := vals[at-1], vals[at+1]
-			if l-l == 0 && r-r == 0 && (!hasFill || (l != fv && r != fv)) {
-				f.Interp = append(f.Interp, x-(l+r)/2)
-				lag1 += math.Abs(x - l)
-				if c >= 2 {
-					if l2 := vals[at-2]; l2-l2 == 0 && (!hasFill || l2 != fv) {
-						lag2 += math.Abs(x - l2)
+			// Lorenzo: inclusion-exclusion over the predictor dimensions.
+			p, ok, allSame := 0.0, true, true
+			for k := range nOff {
+				v := vals[at-offs[k]]
+				if v-v != 0 || (hasFill && v == fv) {
+					ok = false
+					break
+				}
+				allSame = allSame && v == x
+				p += signs[k] * v
+			}
+			if ok {
+				f.Lorenzo = append(f.Lorenzo, x-p)
+				if allSame {
+					consts++
+				}
+			}
+			if c >= 1 && c+1 < cols {
+				l, r := vals[at-1], vals[at+1]
+				if l-l == 0 && r-r == 0 && (!hasFill || (l != fv && r != fv)) {
+					f.Interp = append(f.Interp, x-(l+r)/2)
+					lag1 += math.Abs(x - l)
+					if c >= 2 {
+						if l2 := vals[at-2]; l2-l2 == 0 && (!hasFill || l2 != fv) {
+							lag2 += math.Abs(x - l2)
+						}
 					}
 				}
 			}
@@ -186,8 +200,8 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 	if lag1 > 0 && lag2 > 0 {
 		f.Slope = math.Log2(lag2 / lag1)
 	}
-	slices.Sort(f.Lorenzo)
-	slices.Sort(f.Interp)
+	sortFloats(f.Lorenzo)
+	sortFloats(f.Interp)
 	f.sampleWindowVar(vals, shape, hasFill, fv, next)
 	return f
 }
@@ -372,4 +386,54 @@ func (f *Features) ssimEstimate(eb, valueRange float64) float64 {
 		return -12
 	}
 	return max(-12, min(12, math.Log10(d)))
+}
+
+// sortFloats sorts v ascending by a least-significant-digit radix sort on
+// the order-preserving bit patterns of the values, which for the up to
+// maxSample residuals of a chunk takes a fraction of a comparison sort's
+// time. v holds no NaN.
+func sortFloats(v []float64) {
+	if len(v) < 64 {
+		slices.Sort(v)
+		return
+	}
+	keys := make([]uint64, 2*len(v))
+	a, b := keys[:len(v)], keys[len(v):]
+	var counts [8][256]int
+	for i, x := range v {
+		k := math.Float64bits(x)
+		if k>>63 != 0 {
+			k = ^k
+		} else {
+			k |= 1 << 63
+		}
+		a[i] = k
+		for d := range 8 {
+			counts[d][byte(k>>(8*d))]++
+		}
+	}
+	for d := range 8 {
+		c := &counts[d]
+		if c[byte(a[0]>>(8*d))] == len(a) {
+			continue // every key has this digit
+		}
+		pos := 0
+		for i := range c {
+			c[i], pos = pos, pos+c[i]
+		}
+		for _, k := range a {
+			dg := byte(k >> (8 * d))
+			b[c[dg]] = k
+			c[dg]++
+		}
+		a, b = b, a
+	}
+	for i, k := range a {
+		if k>>63 != 0 {
+			k &^= 1 << 63
+		} else {
+			k = ^k
+		}
+		v[i] = math.Float64frombits(k)
+	}
 }

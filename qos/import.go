@@ -172,7 +172,7 @@ func Import(db *store.DB, name string, src io.ReaderAt, size int64, opts store.A
 
 	q := verifyQuantile
 	if o.Mode == Fast {
-		q = fastQuantile
+		q = t.fastQuantile()
 	}
 	var bounds []float64
 	var preds []Prediction

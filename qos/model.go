@@ -184,13 +184,33 @@ const (
 )
 
 // predictor evaluates a CodecModel for one chunk at many bounds, reusing
-// the gate weights.
+// the gate weights. It evaluates the ensembles only on a lattice of bounds
+// latticeStep decades apart, remembers what it evaluated, and interpolates
+// the logarithms of the outputs linearly in log10(bound) between lattice
+// points: a search over bounds then costs a few ensemble evaluations per
+// chunk, however many bounds it asks for.
 type predictor struct {
 	cm      *CodecModel
 	f       *Features
 	vr      float64
 	weights []float64
 	x       []float64
+	// points holds the evaluated lattice points; index j is lattice point
+	// base + j.
+	base   int
+	points []latticePoint
+}
+
+// latticePerDecade is the number of lattice points per decade of bound.
+// The outputs are smooth in log10(bound) at this spacing: mse grows about
+// as eb^2 and the size about linearly in log10(eb).
+const latticePerDecade = 8
+
+// latticePoint holds the outputs at one lattice bound, as logarithms: ln
+// MSE, ln bytes, ln SSIM deficit; have marks which are set.
+type latticePoint struct {
+	have                need
+	lnMSE, lnBytes, lnD float64
 }
 
 func newPredictor(cm *CodecModel, f *Features, valueRange float64) *predictor {
@@ -211,8 +231,72 @@ func newPredictor(cm *CodecModel, f *Features, valueRange float64) *predictor {
 	return p
 }
 
-// predict returns the outputs in what for bound eb; the others are zero.
+// point returns lattice point j with at least the outputs in what.
+func (p *predictor) point(j int, what need) *latticePoint {
+	if len(p.points) == 0 {
+		p.base = j
+	}
+	if j < p.base {
+		grow := p.base - j
+		p.points = append(make([]latticePoint, grow, grow+len(p.points)), p.points...)
+		p.base = j
+	}
+	if i := j - p.base; i >= len(p.points) {
+		p.points = append(p.points, make([]latticePoint, i+1-len(p.points))...)
+	}
+	lp := &p.points[j-p.base]
+	if missing := what &^ lp.have; missing != 0 {
+		eb := math.Pow(10, float64(j)/latticePerDecade)
+		pr := p.evaluate(eb, missing)
+		if missing&needMSE != 0 {
+			lp.lnMSE = math.Log(max(pr.MSE, 1e-300))
+		}
+		if missing&needBytes != 0 {
+			lp.lnBytes = math.Log(max(pr.Bytes, 1e-300))
+		}
+		if missing&needSSIM != 0 {
+			lp.lnD = math.Log(max(pr.SSIMDeficit, 1e-300))
+		}
+		lp.have |= missing
+	}
+	return lp
+}
+
+// predict returns the outputs in what for bound eb, interpolated between
+// the lattice points around it; the others are zero.
 func (p *predictor) predict(eb float64, what need) Prediction {
+	if !(eb > 0) || math.IsInf(eb, 0) {
+		return p.evaluate(eb, what)
+	}
+	t := math.Log10(eb) * latticePerDecade
+	j := int(math.Floor(t))
+	a := t - float64(j)
+	if r := math.Round(t); math.Abs(t-r) < 1e-9 {
+		// On a lattice point: one evaluation, not two.
+		j, a = int(r), 0
+	}
+	lo := *p.point(j, what)
+	hi := &lo
+	if a > 0 {
+		hi = p.point(j+1, what)
+	}
+	lerp := func(x, y float64) float64 { return math.Exp(x + a*(y-x)) }
+	var out Prediction
+	if what&needMSE != 0 {
+		out.MSE = lerp(lo.lnMSE, hi.lnMSE)
+	}
+	if what&needBytes != 0 {
+		out.Bytes = lerp(lo.lnBytes, hi.lnBytes)
+	}
+	if what&needSSIM != 0 {
+		out.SSIMDeficit = lerp(lo.lnD, hi.lnD)
+	}
+	return out
+}
+
+// evaluate returns the outputs in what for bound eb from the ensembles;
+// the others are zero.
+func (p *predictor) evaluate(eb float64, what need) Prediction {
 	p.x = p.f.Inputs(p.x, eb, p.vr)
 	var mseRatio, lnBytes, lnDef float64
 	for k, w := range p.weights {
@@ -355,6 +439,7 @@ func (m *Model) validate() error {
 						return fmt.Errorf("codec %q expert %d tree %d is malformed", name, k, i)
 					}
 				}
+				b.pack()
 			}
 		}
 	}
