@@ -55,7 +55,8 @@ type RecompressResult struct {
 // NOTE: chunks with a coverage bitmap (partly written, stored losslessly)
 // are kept as they are. After a crash, running Recompress again treats the
 // chunks not yet re-encoded as stored at the new bound and skips them. A
-// BoundPolicy is not consulted: every chunk gets the uniform bound.
+// BoundPolicy is not consulted: every chunk gets the uniform bound. Arrays
+// stored at ModePWRel, and ModePWRel targets, are rejected.
 func (db *DB) Recompress(name string, o RecompressOptions) (res *RecompressResult, err error) {
 	if err := db.checkOpen(true); err != nil {
 		return nil, err
@@ -145,6 +146,11 @@ func (db *DB) Recompress(name string, o RecompressOptions) (res *RecompressResul
 func recompressedInfo(info *ArrayInfo, o RecompressOptions) (*ArrayInfo, float64, error) {
 	if err := o.Bound.Validate(); err != nil {
 		return nil, 0, err
+	}
+	if info.Mode == codecs.ModePWRel || o.Bound.Mode == codecs.ModePWRel {
+		// A pwrel chunk has no absolute stored bound to subtract from the
+		// new one, and its stream decodes only with pwrel parameters.
+		return nil, 0, fmt.Errorf("array stored at %s cannot be recompressed to %s: recompression does not support mode pwrel", info.ErrorBound(), o.Bound)
 	}
 	next := *info
 	next.Mode, next.Bound = o.Bound.Mode, o.Bound.Value
