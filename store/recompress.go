@@ -277,7 +277,7 @@ func (db *DB) reencodeChunks(snap *pebble.Snapshot, info *ArrayInfo, grid *chunk
 				errs[i] = fmt.Errorf("chunk %v: %w", c.coords, err)
 				continue
 			}
-			err = db.decodeChunk(info, c.coords, region, stream, raw)
+			err = db.decodeStored(snap, nil, info, c.coords, region, stream, raw)
 			closer.Close()
 			if err != nil {
 				errs[i] = err
@@ -333,7 +333,7 @@ func (db *DB) storedRange(snap *pebble.Snapshot, info *ArrayInfo) error {
 			raw = make([]byte, n)
 		}
 		raw = raw[:n]
-		if err := db.decodeChunk(info, coords, region, v, raw); err != nil {
+		if err := db.decodeStored(snap, nil, info, coords, region, v, raw); err != nil {
 			return err
 		}
 		vr.add(raw, info.DType, p.HasFill, p.Fill)
