@@ -344,3 +344,32 @@ func TestRecompressRejectsPointwiseRelative(t *testing.T) {
 		require.LessOrEqual(t, math.Abs(float64(data[i])-float64(got[i])), 0.01*math.Abs(float64(data[i])), "index %d", i)
 	}
 }
+
+func TestRecompressRejectsCodecChangeAtStoredBound(t *testing.T) {
+	db := openTest(t)
+	shape := []int{40, 64}
+	data := createWritten(t, db, "a", shape, []int{16, 32}, abs(0.01), 8)
+	before, err := db.Stat("a")
+	require.NoError(t, err)
+
+	_, err = db.Recompress("a", RecompressOptions{Bound: abs(0.01), Codec: "interp"})
+	require.ErrorContains(t, err, "interp")
+	require.ErrorContains(t, err, "0.01")
+	after, err := db.Stat("a")
+	require.NoError(t, err)
+	require.Equal(t, before.Info.Codec, after.Info.Codec)
+	require.Equal(t, before.StoredBytes, after.StoredBytes)
+
+	// At a looser bound every chunk is re-encoded with the new codec.
+	res, err := db.Recompress("a", RecompressOptions{Bound: abs(0.05), Codec: "interp"})
+	require.NoError(t, err)
+	require.Equal(t, 6, res.Chunks)
+	require.Equal(t, "interp", res.Info.Codec)
+	got := make([]float32, len(data))
+	require.NoError(t, db.Read("a", chunk.Full(shape), got))
+	requireWithin(t, data, got, 0.05, nil)
+	// The same bound and codec again is a no-op.
+	res, err = db.Recompress("a", RecompressOptions{Bound: abs(0.05)})
+	require.NoError(t, err)
+	require.Zero(t, res.Chunks)
+}

@@ -55,7 +55,8 @@ type RecompressResult struct {
 // NOTE: chunks with a coverage bitmap (partly written, stored losslessly)
 // are kept as they are. After a crash, running Recompress again treats the
 // chunks not yet re-encoded as stored at the new bound and skips them. A
-// BoundPolicy is not consulted: every chunk gets the uniform bound. Arrays
+// BoundPolicy is not consulted: every chunk gets the uniform bound. A new
+// codec needs a bound looser than every chunk's stored bound. Arrays
 // stored at ModePWRel, and ModePWRel targets, are rejected.
 func (db *DB) Recompress(name string, o RecompressOptions) (res *RecompressResult, err error) {
 	if err := db.checkOpen(true); err != nil {
@@ -101,6 +102,10 @@ func (db *DB) Recompress(name string, o RecompressOptions) (res *RecompressResul
 	plan, err := db.planRecompress(snap, info, newAbs)
 	if err != nil {
 		return nil, fmt.Errorf("recompress array %q: %w", name, err)
+	}
+	if next.Codec != info.Codec && plan.atBound != nil {
+		return nil, fmt.Errorf("recompress array %q: codec %s at absolute bound %g: chunk %v is already stored at that bound, which leaves no error to re-encode it with; choose a looser bound",
+			name, next.Codec, newAbs, plan.atBound)
 	}
 	res = &RecompressResult{Info: next, Skipped: plan.skipped, BytesBefore: plan.bytes, BytesAfter: plan.bytes}
 
@@ -190,6 +195,9 @@ type recompressPlan struct {
 	chunks  []recompressChunk
 	skipped int
 	bytes   int64
+	// atBound is the first chunk kept because it is already stored at
+	// the new bound, or nil.
+	atBound []int
 }
 
 // planRecompress reads every chunk header of info in snap, rejects a bound
@@ -244,6 +252,9 @@ func (db *DB) planRecompress(snap *pebble.Snapshot, info *ArrayInfo, newAbs floa
 				ErrBoundTooTight, newAbs, stored, coords)
 		}
 		if isStaged || stored == newAbs {
+			if !isStaged && plan.atBound == nil {
+				plan.atBound = coords
+			}
 			plan.skipped++
 			continue
 		}
