@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -309,4 +310,66 @@ func TestRecompressCorruptChunkWritesNothing(t *testing.T) {
 	got := make([]float32, 3*32)
 	require.NoError(t, db.Read("a", chunk.Region{Start: []int{0, 0}, Stop: []int{3, 32}}, got))
 	requireWithin(t, data[:3*32], got, 0.01, nil)
+}
+
+func TestRecompressRejectsPointwiseRelative(t *testing.T) {
+	db := openTest(t)
+	shape := []int{40, 64}
+	data := smooth(chunk.Shape(shape).Count(), 5)
+	for i := range data {
+		data[i] = data[i]*1000 + 5000
+	}
+	pwrel := func(v float64) codecs.Bound { return codecs.Bound{Mode: codecs.ModePWRel, Value: v} }
+	_, err := db.Create("a", ArrayOptions{DType: codecs.Float32, Shape: shape, Chunks: []int{16, 32}, Bound: pwrel(0.01)})
+	require.NoError(t, err)
+	require.NoError(t, db.Write("a", chunk.Full(shape), data))
+	before, err := db.Stat("a")
+	require.NoError(t, err)
+
+	for _, b := range []codecs.Bound{abs(1), pwrel(0.1), pwrel(0.001), {Mode: codecs.ModeRel, Value: 0.1}} {
+		_, err = db.Recompress("a", RecompressOptions{Bound: b})
+		require.ErrorContains(t, err, "pwrel", "bound %v", b)
+	}
+	createWritten(t, db, "b", shape, []int{16, 32}, abs(0.01), 6)
+	_, err = db.Recompress("b", RecompressOptions{Bound: pwrel(0.1)})
+	require.ErrorContains(t, err, "pwrel")
+
+	after, err := db.Stat("a")
+	require.NoError(t, err)
+	require.Equal(t, before.StoredBytes, after.StoredBytes)
+	require.Equal(t, codecs.ModePWRel, after.Info.Mode)
+	got := make([]float32, len(data))
+	require.NoError(t, db.Read("a", chunk.Full(shape), got))
+	for i := range data {
+		require.LessOrEqual(t, math.Abs(float64(data[i])-float64(got[i])), 0.01*math.Abs(float64(data[i])), "index %d", i)
+	}
+}
+
+func TestRecompressRejectsCodecChangeAtStoredBound(t *testing.T) {
+	db := openTest(t)
+	shape := []int{40, 64}
+	data := createWritten(t, db, "a", shape, []int{16, 32}, abs(0.01), 8)
+	before, err := db.Stat("a")
+	require.NoError(t, err)
+
+	_, err = db.Recompress("a", RecompressOptions{Bound: abs(0.01), Codec: "interp"})
+	require.ErrorContains(t, err, "interp")
+	require.ErrorContains(t, err, "0.01")
+	after, err := db.Stat("a")
+	require.NoError(t, err)
+	require.Equal(t, before.Info.Codec, after.Info.Codec)
+	require.Equal(t, before.StoredBytes, after.StoredBytes)
+
+	// At a looser bound every chunk is re-encoded with the new codec.
+	res, err := db.Recompress("a", RecompressOptions{Bound: abs(0.05), Codec: "interp"})
+	require.NoError(t, err)
+	require.Equal(t, 6, res.Chunks)
+	require.Equal(t, "interp", res.Info.Codec)
+	got := make([]float32, len(data))
+	require.NoError(t, db.Read("a", chunk.Full(shape), got))
+	requireWithin(t, data, got, 0.05, nil)
+	// The same bound and codec again is a no-op.
+	res, err = db.Recompress("a", RecompressOptions{Bound: abs(0.05)})
+	require.NoError(t, err)
+	require.Zero(t, res.Chunks)
 }

@@ -55,7 +55,9 @@ type RecompressResult struct {
 // NOTE: chunks with a coverage bitmap (partly written, stored losslessly)
 // are kept as they are. After a crash, running Recompress again treats the
 // chunks not yet re-encoded as stored at the new bound and skips them. A
-// BoundPolicy is not consulted: every chunk gets the uniform bound.
+// BoundPolicy is not consulted: every chunk gets the uniform bound. A new
+// codec needs a bound looser than every chunk's stored bound. Arrays
+// stored at ModePWRel, and ModePWRel targets, are rejected.
 func (db *DB) Recompress(name string, o RecompressOptions) (res *RecompressResult, err error) {
 	if err := db.checkOpen(true); err != nil {
 		return nil, err
@@ -100,6 +102,10 @@ func (db *DB) Recompress(name string, o RecompressOptions) (res *RecompressResul
 	plan, err := db.planRecompress(snap, info, newAbs)
 	if err != nil {
 		return nil, fmt.Errorf("recompress array %q: %w", name, err)
+	}
+	if next.Codec != info.Codec && plan.atBound != nil {
+		return nil, fmt.Errorf("recompress array %q: codec %s at absolute bound %g: chunk %v is already stored at that bound, which leaves no error to re-encode it with; choose a looser bound",
+			name, next.Codec, newAbs, plan.atBound)
 	}
 	res = &RecompressResult{Info: next, Skipped: plan.skipped, BytesBefore: plan.bytes, BytesAfter: plan.bytes}
 
@@ -146,6 +152,11 @@ func recompressedInfo(info *ArrayInfo, o RecompressOptions) (*ArrayInfo, float64
 	if err := o.Bound.Validate(); err != nil {
 		return nil, 0, err
 	}
+	if info.Mode == codecs.ModePWRel || o.Bound.Mode == codecs.ModePWRel {
+		// A pwrel chunk has no absolute stored bound to subtract from the
+		// new one, and its stream decodes only with pwrel parameters.
+		return nil, 0, fmt.Errorf("array stored at %s cannot be recompressed to %s: recompression does not support mode pwrel", info.ErrorBound(), o.Bound)
+	}
 	next := *info
 	next.Mode, next.Bound = o.Bound.Mode, o.Bound.Value
 	if o.Codec != "" {
@@ -184,6 +195,9 @@ type recompressPlan struct {
 	chunks  []recompressChunk
 	skipped int
 	bytes   int64
+	// atBound is the first chunk kept because it is already stored at
+	// the new bound, or nil.
+	atBound []int
 }
 
 // planRecompress reads every chunk header of info in snap, rejects a bound
@@ -238,6 +252,9 @@ func (db *DB) planRecompress(snap *pebble.Snapshot, info *ArrayInfo, newAbs floa
 				ErrBoundTooTight, newAbs, stored, coords)
 		}
 		if isStaged || stored == newAbs {
+			if !isStaged && plan.atBound == nil {
+				plan.atBound = coords
+			}
 			plan.skipped++
 			continue
 		}
@@ -271,7 +288,7 @@ func (db *DB) reencodeChunks(snap *pebble.Snapshot, info *ArrayInfo, grid *chunk
 				errs[i] = fmt.Errorf("chunk %v: %w", c.coords, err)
 				continue
 			}
-			err = db.decodeChunk(info, c.coords, region, stream, raw)
+			err = db.decodeStored(snap, nil, info, c.coords, region, stream, raw)
 			closer.Close()
 			if err != nil {
 				errs[i] = err
@@ -327,7 +344,7 @@ func (db *DB) storedRange(snap *pebble.Snapshot, info *ArrayInfo) error {
 			raw = make([]byte, n)
 		}
 		raw = raw[:n]
-		if err := db.decodeChunk(info, coords, region, v, raw); err != nil {
+		if err := db.decodeStored(snap, nil, info, coords, region, v, raw); err != nil {
 			return err
 		}
 		vr.add(raw, info.DType, p.HasFill, p.Fill)

@@ -201,3 +201,49 @@ func TestTemporalCorruptChainDetected(t *testing.T) {
 	err = db.Read("ts", chunk.Region{Start: []int{1, 0, 0}, Stop: []int{2, 32, 40}}, got)
 	require.ErrorIs(t, err, ErrCorrupt)
 }
+
+func TestTemporalVerifyCleanResiduals(t *testing.T) {
+	db := openTest(t)
+	writeSeries(t, db, "ts", 10, 4)
+	require.Positive(t, residualCount(t, db, "ts"))
+	problems, err := db.Verify("", nil)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+
+	// A flipped byte in a key chunk makes it and the residuals after it
+	// unreadable; verify names the key chunk.
+	info, err := db.Info("ts")
+	require.NoError(t, err)
+	key := appendChunkKey(nil, info.ID, []int{4, 0, 0})
+	v, closer, err := db.pdb.Get(key)
+	require.NoError(t, err)
+	bad := bytes.Clone(v)
+	closer.Close()
+	bad[len(bad)/2] ^= 0x10
+	require.NoError(t, db.pdb.Set(key, bad, nil))
+	problems, err = db.Verify("ts", nil)
+	require.NoError(t, err)
+	require.NotEmpty(t, problems)
+	require.Equal(t, ProblemCorruptChunk, problems[0].Kind)
+	require.Equal(t, []int{4, 0, 0}, problems[0].Coords)
+}
+
+func TestTemporalRecompressResiduals(t *testing.T) {
+	db := openTest(t)
+	vals := writeSeries(t, db, "ts", 10, 4)
+	require.Positive(t, residualCount(t, db, "ts"))
+	_, err := db.Recompress("ts", RecompressOptions{Bound: abs(0.05)})
+	require.NoError(t, err)
+	requireWithin(t, vals, readAll(t, db, "ts"), 0.05, nil)
+	problems, err := db.Verify("ts", nil)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+
+	// ModeRel on an array that never recorded a range reads the range
+	// from the stored values, residuals included.
+	_, err = db.Recompress("ts", RecompressOptions{Bound: rel(0.05)})
+	require.NoError(t, err)
+	info, err := db.Info("ts")
+	require.NoError(t, err)
+	requireWithin(t, vals, readAll(t, db, "ts"), info.AbsBound, nil)
+}

@@ -321,7 +321,7 @@ func (v *verifier) checkChunk(info *ArrayInfo, coords []int, stream []byte, buf 
 			Detail: fmt.Sprintf("chunk holds %s %v, the catalog expects %s %v", h.DType, h.Shape, info.DType, region.Shape())})
 	default:
 		lossy = h.AbsBound > 0
-		if err := v.db.decodeChunk(info, coords, region, stream, (*buf)[:n]); err != nil {
+		if err := v.db.decodeStored(v.snap, nil, info, coords, region, stream, (*buf)[:n]); err != nil {
 			v.add(Problem{Kind: ProblemCorruptChunk, Array: info.Name, ID: info.ID, Coords: coords, Detail: err.Error()})
 		}
 	}
