@@ -101,6 +101,11 @@ type ArrayInfo struct {
 	// Its chunks always span the full chunk extent along that dimension,
 	// so the chunk at the leading edge keeps its shape as the array grows.
 	Unlimited bool `json:"unlimited,omitempty"`
+	// Complete records that every chunk of the grid has been stored: Import
+	// and a Write of the whole array set it, and chunks are never removed
+	// but with the array. A chunk missing from a complete array is then
+	// reported as corruption instead of being read as fill values.
+	Complete bool `json:"complete,omitempty"`
 }
 
 // ErrorBound returns the bound as the user stated it.

@@ -92,6 +92,9 @@ func decodeCoverage(stream []byte, n int) (coverage, error) {
 func (db *DB) loadStaged(info *ArrayInfo, coords []int, region chunk.Region, buf []byte) (coverage, error) {
 	n := region.Count()
 	stream, closer, err := db.pdb.Get(appendChunkKey(nil, info.ID, coords))
+	if errors.Is(err, pebble.ErrNotFound) && info.Complete {
+		return nil, db.missingChunk(info, coords)
+	}
 	if errors.Is(err, pebble.ErrNotFound) {
 		p := info.params(nil)
 		fillBytes(buf, info.DType, p.HasFill, p.Fill)

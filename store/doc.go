@@ -87,7 +87,10 @@
 //   - Corruption: every chunk carries a CRC-32C over header and payload. A
 //     chunk that fails it returns an error wrapping ErrCorrupt that names
 //     the array and the chunk coordinates, and EventListener.Corruption
-//     fires; wrong values are never returned silently.
+//     fires; wrong values are never returned silently. An array whose
+//     chunks were all stored (by Import, or by a Write of the whole array)
+//     is marked complete in its catalog entry, so a chunk missing from it
+//     is reported the same way instead of reading as fill values.
 //
 // # Key layout, format version 1
 //

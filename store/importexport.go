@@ -55,6 +55,7 @@ func (db *DB) Import(name string, src io.ReaderAt, size int64, o ArrayOptions, p
 	}
 	err = db.importChunks(info, src, progress)
 	if err == nil {
+		info.Complete = true
 		err = db.publishPending(info)
 	}
 	if err != nil {

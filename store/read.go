@@ -148,10 +148,13 @@ func (db *DB) decodeRegionInto(snap *pebble.Snapshot, info *ArrayInfo, r chunk.R
 				dst = buf[:n]
 			}
 			var err error
-			if job.stream == nil {
+			switch {
+			case job.stream == nil && info.Complete:
+				err = db.missingChunk(info, job.coords)
+			case job.stream == nil:
 				p := info.params(nil)
 				fillBytes(dst, info.DType, p.HasFill, p.Fill)
-			} else {
+			default:
 				err = db.decodeStored(snap, cache, info, job.coords, region, job.stream, dst)
 			}
 			if err == nil && viaSink {
@@ -255,4 +258,14 @@ func send(jobs chan<- decodeJob, done <-chan struct{}, job decodeJob) bool {
 	case <-done:
 		return false
 	}
+}
+
+// missingChunk returns the error for a chunk absent from a complete array,
+// whose chunks were all stored, and reports it as corruption.
+func (db *DB) missingChunk(info *ArrayInfo, coords []int) error {
+	err := fmt.Errorf("array %q chunk %v: %w: the chunk is missing, but every chunk of the array was stored", info.Name, coords, ErrCorrupt)
+	if f := db.opts.Events.Corruption; f != nil {
+		f(CorruptionInfo{Array: info.Name, Coords: append([]int(nil), coords...), Err: err})
+	}
+	return err
 }

@@ -38,6 +38,9 @@ const (
 	// ProblemCorruptCatalog is a catalog entry or store metadata that does
 	// not decode or contradicts another.
 	ProblemCorruptCatalog ProblemKind = "corrupt catalog"
+	// ProblemMissingChunk is a chunk absent from an array whose chunks were
+	// all stored (ArrayInfo.Complete).
+	ProblemMissingChunk ProblemKind = "missing chunk"
 	// ProblemPendingImport is an interrupted import not yet removed; a
 	// store opened for writing removes it.
 	ProblemPendingImport ProblemKind = "pending import"
@@ -100,6 +103,7 @@ func (db *DB) Verify(name string, progress Progress) ([]Problem, error) {
 		if err := v.checkChunks(lo, hi); err != nil {
 			return nil, err
 		}
+		v.checkMissing()
 		lo, hi = coverageBounds(info.ID)
 		if err := v.checkCoverage(lo, hi); err != nil {
 			return nil, err
@@ -113,6 +117,7 @@ func (db *DB) Verify(name string, progress Progress) ([]Problem, error) {
 	if err := v.checkChunks([]byte{prefixChunk}, []byte{prefixChunk + 1}); err != nil {
 		return nil, err
 	}
+	v.checkMissing()
 	if err := v.checkCoverage([]byte{prefixCoverage}, []byte{prefixCoverage + 1}); err != nil {
 		return nil, err
 	}
@@ -461,4 +466,25 @@ func inGrid(g *chunk.Grid, coords []int) bool {
 		}
 	}
 	return true
+}
+
+// checkMissing reports the chunks absent from complete arrays, after
+// checkChunks has recorded the chunks present. Pending imports are skipped,
+// since they are still being written.
+func (v *verifier) checkMissing() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, info := range v.arrays {
+		if !info.Complete {
+			continue
+		}
+		grid := info.Grid()
+		_ = grid.ForEach(chunk.Full(info.Shape), func(coords []int) error {
+			if _, ok := v.mu.lossy[string(appendChunkKey(nil, info.ID, coords))]; !ok {
+				v.mu.problems = append(v.mu.problems, Problem{Kind: ProblemMissingChunk, Array: info.Name, ID: info.ID,
+					Coords: append([]int(nil), coords...), Detail: "every chunk of this array was stored, and this one is gone"})
+			}
+			return nil
+		})
+	}
 }

@@ -43,7 +43,11 @@ func (db *DB) Write(name string, r chunk.Region, data any) error {
 		return fmt.Errorf("write array %q: buffer has %d bytes, region %v of %s needs %d", name, len(raw), r, info.DType, want)
 	}
 
-	return db.writeLocked(info, r, raw, false)
+	// A write of the whole array stores every chunk, so from now on a
+	// missing chunk means lost data.
+	complete := !info.Complete && r.Equal(chunk.Full(info.Shape))
+	info.Complete = info.Complete || complete
+	return db.writeLocked(info, r, raw, complete)
 }
 
 // writeLocked stores raw, the values of region r, into the array that info
