@@ -10,10 +10,10 @@ import (
 	"github.com/epsilon-db/epsilon/codecs"
 )
 
-// TestMissingChunkOfCompleteArray deletes one chunk key of an imported
+// TestMissingChunkIsCorrupt deletes one chunk key of an imported
 // array. Every chunk of it was stored, so reads, partial writes and verify
 // must report the loss instead of returning fill values.
-func TestMissingChunkOfCompleteArray(t *testing.T) {
+func TestMissingChunkIsCorrupt(t *testing.T) {
 	db := openTest(t)
 	shape := chunk.Shape{12, 40}
 	data := smooth(shape.Count(), 21)
@@ -51,10 +51,10 @@ func TestMissingChunkOfCompleteArray(t *testing.T) {
 	require.Equal(t, ProblemMissingChunk, problems[0].Kind)
 }
 
-// TestUnwrittenChunksOfPartialArrayReadFill checks that an array written
+// TestPartialArrayReadsFill checks that an array written
 // only in part still reads its unwritten chunks as fill values, and that a
 // write of the whole array then marks it complete.
-func TestUnwrittenChunksOfPartialArrayReadFill(t *testing.T) {
+func TestPartialArrayReadsFill(t *testing.T) {
 	db := openTest(t)
 	shape := chunk.Shape{8, 10}
 	_, err := db.Create("p", ArrayOptions{DType: codecs.Float32, Shape: shape, Chunks: []int{4, 10}, Bound: abs(0.1)})
