@@ -29,6 +29,10 @@ type verifier struct {
 
 	outcomes []outcome
 	stale    []bool
+	// prev holds each chunk's outcome at prevBound, the bound it had
+	// before its last rewrite, for secant slopes; prevEb 0 means none.
+	prev   []outcome
+	prevEb []float64
 }
 
 // measure updates the outcomes of stale chunks and returns the metric of
@@ -145,6 +149,13 @@ func (v *verifier) wholeSSIM() (float64, error) {
 
 // rewrite re-encodes chunk i with bound eb.
 func (v *verifier) rewrite(i int, eb float64) error {
+	if v.prev == nil {
+		v.prev = make([]outcome, len(v.chunks))
+		v.prevEb = make([]float64, len(v.chunks))
+	}
+	if !v.stale[i] {
+		v.prev[i], v.prevEb[i] = v.outcomes[i], v.bounds[i]
+	}
 	v.bounds[i] = eb
 	v.table.set(v.coords[i], eb)
 	region := v.grid.ChunkRegion(v.coords[i])
@@ -176,8 +187,12 @@ func (v *verifier) run() error {
 			// The target is met with room to spare: spend it once, and
 			// let the next rounds correct if that overshoots.
 			relaxed = true
-			if _, err := v.correct(got, true); err != nil {
+			changed, err := v.correct(got, true)
+			if err != nil {
 				return err
+			}
+			if !changed {
+				return nil
 			}
 			continue
 		}
@@ -196,7 +211,11 @@ func (v *verifier) run() error {
 
 // measuredCost returns the chunk's measured additive cost and size.
 func (v *verifier) measuredCost(i int) (cost, size float64) {
-	o := v.outcomes[i]
+	return v.costOf(i, v.outcomes[i])
+}
+
+// costOf returns the additive cost and size of outcome o of chunk i.
+func (v *verifier) costOf(i int, o outcome) (cost, size float64) {
 	if v.t.Metric == SSIMMetric {
 		if o.Windows == 0 {
 			return 0, float64(o.Bytes)
@@ -204,6 +223,19 @@ func (v *verifier) measuredCost(i int) (cost, size float64) {
 		return (1 - o.SSIMSum/float64(o.Windows)) * v.chunks[i].windows, float64(o.Bytes)
 	}
 	return o.SqErr, float64(o.Bytes)
+}
+
+// prevBound returns the bound chunk i had before its last rewrite, or 0.
+func (v *verifier) prevBound(i int) float64 {
+	if v.prevEb == nil {
+		return 0
+	}
+	return v.prevEb[i]
+}
+
+// prevCost returns chunk i's cost and size at prevBound.
+func (v *verifier) prevCost(i int) (cost, size float64) {
+	return v.costOf(i, v.prev[i])
 }
 
 // slack reports whether a met target leaves so much room that relaxing the
@@ -241,24 +273,46 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 		at := p.predict(v.bounds[i], what)
 		mc, ms := v.measuredCost(i)
 		local += mc
-		costScale, sizeScale := 1.0, 1.0
-		if pc := t.chunkCost(c, at); pc > 0 && mc > 0 {
-			costScale = mc / pc
-		}
+		sizeScale := 1.0
 		if at.Bytes > 0 && ms > 0 {
 			sizeScale = ms / at.Bytes
 		}
-		grid := gridAround(max(v.bounds[i], 1e-300), 1, 48)
+		half := 1.0
+		if limitSize {
+			// Sizes fall slowly with the bound: a ratio far from its
+			// target needs more than a decade.
+			half = 2
+		}
+		grid := gridAround(max(v.bounds[i], 1e-300), half, 48)
 		cv := &curve{bounds: grid, cost: make([]float64, len(grid)), size: make([]float64, len(grid))}
+		// Both the squared error and, for small errors, the SSIM deficit
+		// grow as eb^2 from the measured point; that shape is more
+		// reliable than the model's away from its training data. Once
+		// the chunk was measured at two bounds, the secant through both
+		// gives the cost's power of eb and the size's slope in log eb.
+		costPow := 2.0
+		sizeSlope, secant := 0.0, false
+		if pb := v.prevBound(i); pb > 0 && pb != v.bounds[i] {
+			lr := math.Log(v.bounds[i] / pb)
+			pc, ps := v.prevCost(i)
+			if mc > 0 && pc > 0 {
+				costPow = min(max(math.Log(mc/pc)/lr, 0.5), 3)
+			}
+			if ms > 0 && ps > 0 {
+				sizeSlope, secant = min((ms-ps)/lr, 0), true
+			}
+		}
 		for j, eb := range grid {
 			pr := p.predict(eb, what)
 			cv.size[j] = pr.Bytes * sizeScale
-			// Both the squared error and, for small errors, the SSIM
-			// deficit grow as eb^2 from the measured point; that shape is
-			// more reliable than the model's away from its training data.
-			cv.cost[j] = mc * (eb / v.bounds[i]) * (eb / v.bounds[i])
-			if mc == 0 {
-				cv.cost[j] = t.chunkCost(c, pr) * costScale
+			if secant {
+				cv.size[j] = max(ms+sizeSlope*math.Log(eb/v.bounds[i]), ms/64)
+			}
+			cv.cost[j] = mc * math.Pow(eb/v.bounds[i], costPow)
+			if mc == 0 && eb > v.bounds[i] {
+				// No error was measured: only what the model adds above
+				// the current bound counts.
+				cv.cost[j] = max(t.chunkCost(c, pr)-t.chunkCost(c, at), 0)
 			}
 		}
 		center := len(grid) / 2
@@ -287,7 +341,13 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 			budget *= local / whole
 		}
 	}
-	budget *= 0.98
+	// Aim inside the target, further when relaxing, so that one
+	// correction suffices.
+	if relax {
+		budget *= 0.9
+	} else {
+		budget *= 0.95
+	}
 	choice, ok := allocate(curves, budget, limitSize, lo, hi)
 	if !ok && !relax {
 		// The calibrated curves cannot meet the target within a decade:
@@ -298,6 +358,18 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 			} else {
 				choice[i] = lo[i]
 			}
+		}
+	}
+	if relax {
+		// Relaxing re-encodes every chunk it changes: skip it unless it
+		// saves a tenth of the stored size.
+		var now, then float64
+		for i, cv := range curves {
+			now += cv.size[len(cv.bounds)/2]
+			then += cv.size[choice[i]]
+		}
+		if then > 0.9*now {
+			return false, nil
 		}
 	}
 	changed := false
