@@ -29,7 +29,7 @@ type verifier struct {
 
 	outcomes []outcome
 	stale    []bool
-	// prev holds each chunk's outcome at prevBound, the bound it had
+	// prev holds each chunk's outcome at prevEb, the bound it had
 	// before its last rewrite, for secant slopes; prevEb 0 means none.
 	prev   []outcome
 	prevEb []float64
@@ -291,6 +291,12 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 		// the chunk was measured at two bounds, the secant through both
 		// gives the cost's power of eb and the size's slope in log eb.
 		costPow := 2.0
+		if pc := t.chunkCost(c, at); pc > 0 {
+			// The model's local power of eb, between 1 and 2.
+			if pl := t.chunkCost(c, p.predict(v.bounds[i]/2, what)); pl > 0 {
+				costPow = min(max(math.Log2(pc/pl), 1), 2)
+			}
+		}
 		sizeSlope, secant := 0.0, false
 		if pb := v.prevBound(i); pb > 0 && pb != v.bounds[i] {
 			lr := math.Log(v.bounds[i] / pb)
