@@ -289,7 +289,7 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 		// grow as eb^2 from the measured point; that shape is more
 		// reliable than the model's away from its training data. Once
 		// the chunk was measured at two bounds, the secant through both
-		// gives the cost's power of eb and the size's slope in log eb.
+		// gives the powers of eb that the cost and the size follow.
 		costPow := 2.0
 		if pc := t.chunkCost(c, at); pc > 0 {
 			// The model's local power of eb, between 1 and 2.
@@ -297,7 +297,7 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 				costPow = min(max(math.Log2(pc/pl), 1), 2)
 			}
 		}
-		sizeSlope, secant := 0.0, false
+		sizePow, secant := 0.0, false
 		if pb := v.prevBound(i); pb > 0 && pb != v.bounds[i] {
 			lr := math.Log(v.bounds[i] / pb)
 			pc, ps := v.prevCost(i)
@@ -305,14 +305,14 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 				costPow = min(max(math.Log(mc/pc)/lr, 0.5), 3)
 			}
 			if ms > 0 && ps > 0 {
-				sizeSlope, secant = min((ms-ps)/lr, 0), true
+				sizePow, secant = min(math.Log(ms/ps)/lr, 0), true
 			}
 		}
 		for j, eb := range grid {
 			pr := p.predict(eb, what)
 			cv.size[j] = pr.Bytes * sizeScale
 			if secant {
-				cv.size[j] = max(ms+sizeSlope*math.Log(eb/v.bounds[i]), ms/64)
+				cv.size[j] = ms * math.Pow(eb/v.bounds[i], sizePow)
 			}
 			cv.cost[j] = mc * math.Pow(eb/v.bounds[i], costPow)
 			if mc == 0 && eb > v.bounds[i] {
