@@ -324,6 +324,11 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 		center := len(grid) / 2
 		cv.cost[center], cv.size[center] = mc, ms
 		cv.monotone()
+		// Where the predicted size is flat, prefer the larger bound: it
+		// keeps the chunk nearest its measured point.
+		for j := range cv.size {
+			cv.size[j] *= 1 + 1e-6*float64(len(grid)-1-j)
+		}
 		curves[i] = cv
 		// Move only toward the target, so a correction never undoes what
 		// the measurement confirmed.
