@@ -29,8 +29,8 @@ type verifier struct {
 
 	outcomes []outcome
 	stale    []bool
-	// prev holds each chunk's outcome at prevEb, the bound it had
-	// before its last rewrite, for secant slopes; prevEb 0 means none.
+	// prev is each chunk's outcome at prevEb, the bound it had before its
+	// last rewrite, for secant slopes. A prevEb of 0 means none.
 	prev   []outcome
 	prevEb []float64
 }
@@ -285,14 +285,13 @@ func (v *verifier) correct(got float64, relax bool) (bool, error) {
 		}
 		grid := gridAround(max(v.bounds[i], 1e-300), half, 48)
 		cv := &curve{bounds: grid, cost: make([]float64, len(grid)), size: make([]float64, len(grid))}
-		// Both the squared error and, for small errors, the SSIM deficit
-		// grow as eb^2 from the measured point; that shape is more
-		// reliable than the model's away from its training data. Once
-		// the chunk was measured at two bounds, the secant through both
-		// gives the powers of eb that the cost and the size follow.
+		// The cost grows as a power of eb from the measured point. The
+		// power is the model's local one, kept between 1 and 2 (squared
+		// error and small SSIM deficits grow as eb^2), until the chunk is
+		// measured at two bounds: then the secant through both gives the
+		// powers of eb that the cost and the size follow.
 		costPow := 2.0
 		if pc := t.chunkCost(c, at); pc > 0 {
-			// The model's local power of eb, between 1 and 2.
 			if pl := t.chunkCost(c, p.predict(v.bounds[i]/2, what)); pl > 0 {
 				costPow = min(max(math.Log2(pc/pl), 1), 2)
 			}
