@@ -171,9 +171,6 @@ func Import(db *store.DB, name string, src io.ReaderAt, size int64, opts store.A
 	}
 
 	q := verifyQuantile
-	if t.Metric == SSIMMetric {
-		q = verifySSIMQuant
-	}
 	if o.Mode == Fast {
 		q = t.fastQuantile()
 	}

@@ -68,13 +68,11 @@ func (t Target) budget(chunks []*planChunk, valueRange float64, rawBytes float64
 // outcome: the 97th for the squared error and the size, whose held-out
 // residuals on an unseen family spread wider than the calibration's, the
 // 90th for the SSIM deficit. Verify mode plans nearer the median, since a
-// miss costs one re-encoding of the chunks it changes: the 70th, and the
-// 80th for SSIM, whose first plans missed the target more often.
+// miss costs one re-encoding of the chunks it changes.
 const (
-	fastMSEQuant    = 0.97
-	fastSSIMQuant   = 0.9
-	verifyQuantile  = 0.7
-	verifySSIMQuant = 0.8
+	fastMSEQuant   = 0.97
+	fastSSIMQuant  = 0.9
+	verifyQuantile = 0.7
 )
 
 // fastQuantile returns the calibration quantile fast mode plans t at.
