@@ -259,42 +259,53 @@ func (db *DB) Create(name string, o ArrayOptions) (*ArrayInfo, error) {
 	if err := db.checkOpen(true); err != nil {
 		return nil, err
 	}
+	return db.addArray("create", name, o, catalogKey)
+}
+
+// addArray validates o, allocates an array ID and writes the entry of name
+// under key(name) in one batch: the catalog key for Create, the pending key
+// for Import. op names the operation in errors.
+func (db *DB) addArray(op, name string, o ArrayOptions, key func(string) []byte) (*ArrayInfo, error) {
 	info, err := newArrayInfo(name, &o, db.opts.ChunkBytes)
 	if err != nil {
-		return nil, fmt.Errorf("create array %q: %w", name, err)
+		return nil, fmt.Errorf("%s array %q: %w", op, name, err)
 	}
 	db.catalogMu.Lock()
 	defer db.catalogMu.Unlock()
 	if err := db.checkNameFreeLocked(name); err != nil {
-		return nil, fmt.Errorf("create array %q: %w", name, err)
+		return nil, fmt.Errorf("%s array %q: %w", op, name, err)
 	}
 	id, err := db.nextIDLocked()
 	if err != nil {
 		return nil, err
 	}
 	info.ID = id
+
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	if err := b.Set(keyNextID, binary.BigEndian.AppendUint64(nil, id+1), nil); err != nil {
 		return nil, err
 	}
-	if err := setInfo(b, info); err != nil {
+	v, err := encodeInfo(info)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Set(key(name), v, nil); err != nil {
 		return nil, err
 	}
 	if err := db.commit(b); err != nil {
-		return nil, fmt.Errorf("create array %q: %w", name, err)
+		return nil, fmt.Errorf("%s array %q: %w", op, name, err)
 	}
 	return info, nil
 }
 
 func setInfo(b *pebble.Batch, info *ArrayInfo) error {
-	v, err := json.Marshal(info)
+	v, err := encodeInfo(info)
 	if err != nil {
-		return fmt.Errorf("array %q: encode catalog entry: %w", info.Name, err)
+		return err
 	}
 	return b.Set(catalogKey(info.Name), v, nil)
 }
-
 func (db *DB) nextIDLocked() (uint64, error) {
 	v, closer, err := db.pdb.Get(keyNextID)
 	if errors.Is(err, pebble.ErrNotFound) {

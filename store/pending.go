@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,36 +20,7 @@ import (
 // pending. It fails with ErrExists when the array or another import of the
 // same name exists.
 func (db *DB) createPending(name string, o ArrayOptions) (*ArrayInfo, error) {
-	info, err := newArrayInfo(name, &o, db.opts.ChunkBytes)
-	if err != nil {
-		return nil, fmt.Errorf("import array %q: %w", name, err)
-	}
-	db.catalogMu.Lock()
-	defer db.catalogMu.Unlock()
-	if err := db.checkNameFreeLocked(name); err != nil {
-		return nil, fmt.Errorf("import array %q: %w", name, err)
-	}
-	id, err := db.nextIDLocked()
-	if err != nil {
-		return nil, err
-	}
-	info.ID = id
-	b := db.pdb.NewBatch()
-	defer b.Close()
-	if err := b.Set(keyNextID, binary.BigEndian.AppendUint64(nil, id+1), nil); err != nil {
-		return nil, err
-	}
-	v, err := encodeInfo(info)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.Set(pendingKey(name), v, nil); err != nil {
-		return nil, err
-	}
-	if err := db.commit(b); err != nil {
-		return nil, fmt.Errorf("import array %q: %w", name, err)
-	}
-	return info, nil
+	return db.addArray("import", name, o, pendingKey)
 }
 
 // checkNameFreeLocked returns ErrExists when name has a catalog entry or a
