@@ -188,7 +188,7 @@ type Stat struct {
 	PositionBytes int64 `json:"position_bytes"`
 	// PositionRatio is the raw size of the positions over PositionBytes.
 	PositionRatio float64 `json:"position_ratio"`
-	// CorrectionBytes is what the correction adds to the stored size: the
+	// CorrectionBytes is the size the correction adds to the store: its
 	// stored correction data. Positions are encoded at the bound itself.
 	CorrectionBytes int64 `json:"correction_bytes"`
 	// Arrays holds the stored size of each array by name.

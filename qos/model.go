@@ -174,7 +174,7 @@ func (cm *CodecModel) gate(ref []float64, w []float64) []float64 {
 	return w
 }
 
-// Outputs a predictor evaluates; a planner asks only for those it uses.
+// Outputs a predictor evaluates. A planner requests only the ones it uses.
 type need uint8
 
 const (
@@ -187,8 +187,8 @@ const (
 // the gate weights. It evaluates the ensembles only on a lattice of bounds
 // latticeStep decades apart, remembers what it evaluated, and interpolates
 // the logarithms of the outputs linearly in log10(bound) between lattice
-// points: a search over bounds then costs a few ensemble evaluations per
-// chunk, however many bounds it asks for.
+// points. A search over bounds then costs a few ensemble evaluations per
+// chunk, however many bounds it requests.
 type predictor struct {
 	cm      *CodecModel
 	f       *Features

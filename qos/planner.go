@@ -22,7 +22,7 @@ func chunkWindows(shape []int, valid float64) float64 {
 	return float64(slices*(rows-w+1)*(cols-w+1)) * valid
 }
 
-// planChunk is what the planner knows of one chunk.
+// planChunk is the planner's state for one chunk.
 type planChunk struct {
 	feat    *Features
 	shape   []int

@@ -110,7 +110,7 @@ func collectSamples(fields []Field, codecName string, blockBytes []int, progress
 				j := jobs[i]
 				p := fieldParams(j.f.DType, j.f.Fill)
 				ref := j.c.Feat.Inputs(nil, j.vr, j.vr)
-				// Jitter the bounds per block so the model sees a continuum.
+				// Jitter the bounds per block so the training set covers a continuum.
 				jitter := 0.5 * float64((i*7919)%97) / 97
 				for _, e := range sweepBounds {
 					eb := j.vr * math.Pow(10, -(e+jitter))
