@@ -4,14 +4,15 @@
 // A Target (psnr, ssim, nrmse, maxerr or ratio) applies to a whole array.
 // Import reads the input once to compute cheap per-chunk Features from a
 // sample (value range and spread, Lorenzo and interpolation residuals,
-// constant share, smoothness, SSIM window variances), has a Model predict the
+// constant share, smoothness, and for SSIM targets the variances of SSIM
+// windows), has a Model predict the
 // squared error, SSIM deficit and stream size of each chunk over
 // a grid of bounds, and allocates bounds by a Lagrangian so that the total
 // error meets the target while the total size is smallest (or, for a
 // ratio target, the total error is smallest within the size budget). Plans
 // shrink the budget by a quantile of the model's residuals on held-out
 // field families, stored with the model: the 97th percentile in Fast mode
-// (the 90th for SSIM), the 70th in Verify mode. The model is evaluated on a
+// (the 95th for SSIM), the 70th in Verify mode. The model is evaluated on a
 // lattice of bounds 1/8 decade apart and interpolated between, so a plan
 // costs a few evaluations per chunk. The bounds reach the store through store.BoundPolicy, so the store never
 // imports this package. Verify mode then measures the stored array and

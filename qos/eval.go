@@ -184,6 +184,9 @@ func evalCase(f *Field, codecName string, t Target, model *Model) (*EvalCase, er
 	pcs := make([]*planChunk, len(chunks))
 	for i, c := range chunks {
 		feat := computeFeatures(c.Vals, c.Shape, fillT, f.DType == codecs.Float64)
+		if t.Metric == SSIMMetric {
+			feat.addWindows(c.Vals, c.Shape, fillT)
+		}
 		pcs[i] = &planChunk{feat: feat, shape: c.Shape, windows: chunkWindows(c.Shape, feat.Valid)}
 	}
 	bounds, preds, _ := plan(pcs, t, cm, vr, rawBytes, t.fastQuantile())

@@ -48,12 +48,19 @@ type Features struct {
 	// dimension.
 	Lorenzo, Interp []float64
 	// WindowVar holds the sample variances of randomly placed SSIM windows
-	// in the 2-D slices along the two fastest dimensions.
+	// in the 2-D slices along the two fastest dimensions. It is empty
+	// until addWindows fills it.
 	WindowVar []float64
 }
 
-// sampleWindows is the number of SSIM windows features sample per chunk.
-const sampleWindows = 32
+// SSIM windows sampled per chunk: one per windowStride values, between
+// minWindows and maxWindows. The mean of 1/(2 var + mse + C2) over windows is
+// heavy-tailed, so it takes hundreds of windows to estimate.
+const (
+	minWindows   = 64
+	maxWindows   = 1024
+	windowStride = 64
+)
 
 // Empty reports whether the sample holds no valid value.
 func (f *Features) Empty() bool { return f.Valid == 0 || f.Lo > f.Hi }
@@ -202,14 +209,27 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 	}
 	sortFloats(f.Lorenzo)
 	sortFloats(f.Interp)
-	f.sampleWindowVar(vals, shape, hasFill, fv, next)
 	return f
 }
 
-// sampleWindowVar fills WindowVar from windows that hold only valid values.
-func (f *Features) sampleWindowVar(vals []float64, shape []int, hasFill bool, fv float64, next func(int) int) {
-	if len(shape) < 2 {
+// addWindows fills WindowVar from randomly placed SSIM windows of the chunk
+// vals of the given shape that hold only valid values. Only SSIM
+// predictions read WindowVar, so plans for other metrics skip it.
+func (f *Features) addWindows(vals []float64, shape []int, fill *float64) {
+	f.WindowVar = f.WindowVar[:0]
+	if len(shape) < 2 || len(vals) == 0 {
 		return
+	}
+	hasFill, fv := fill != nil, 0.0
+	if hasFill {
+		fv = *fill
+	}
+	rng := uint64(0x2545f4914f6cdd1d)
+	next := func(n int) int {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return int(rng % uint64(n))
 	}
 	rows, cols := shape[len(shape)-2], shape[len(shape)-1]
 	w := min(SSIMWindow, rows, cols)
@@ -217,7 +237,7 @@ func (f *Features) sampleWindowVar(vals []float64, shape []int, hasFill bool, fv
 		return
 	}
 	slices := len(vals) / (rows * cols)
-	for range sampleWindows {
+	for range max(minWindows, min(maxWindows, len(vals)/windowStride)) {
 		base := next(slices)*rows*cols + next(rows-w+1)*cols + next(cols-w+1)
 		var sum, sq float64
 		ok := true
@@ -242,6 +262,23 @@ func (f *Features) sampleWindowVar(vals []float64, shape []int, hasFill bool, fv
 
 // numInputs is the length of the vector Inputs returns.
 const numInputs = 20
+
+// ssimInput is the index of the SSIM deficit estimate in Inputs, and
+// noSSIMEstimate its value for features without SSIM windows. The squared
+// error and size ensembles are fit and evaluated with the input set to
+// noSSIMEstimate, so that plans for other metrics need not sample windows.
+const (
+	ssimInput      = 19
+	noSSIMEstimate = -12
+)
+
+// withoutSSIM returns a copy of the inputs x with the SSIM estimate set to
+// noSSIMEstimate.
+func withoutSSIM(x []float64) []float64 {
+	y := slices.Clone(x)
+	y[ssimInput] = noSSIMEstimate
+	return y
+}
 
 // inputNames names the model inputs, in order, for reports.
 var inputNames = [numInputs]string{
@@ -370,18 +407,20 @@ func floatsOf(raw []byte, dt codecs.DType, fill *float64) ([]float64, *float64) 
 }
 
 // ssimEstimate returns log10 of the SSIM deficit that errors uniform in
-// [-eb, eb] cause in the sampled windows, where for small errors
-// 1 - SSIM is about mse / (2 var + C2).
+// [-eb, eb] cause in the sampled windows: for errors independent of the
+// values, 1 - SSIM of a window is about mse / (2 var + mse + C2). Without
+// sampled windows it returns noSSIMEstimate.
 func (f *Features) ssimEstimate(eb, valueRange float64) float64 {
 	if len(f.WindowVar) == 0 || !(valueRange > 0) {
-		return -12
+		return noSSIMEstimate
 	}
 	c2 := (0.03 * valueRange) * (0.03 * valueRange)
+	mse := eb * eb / 3
 	var sum float64
 	for _, v := range f.WindowVar {
-		sum += 1 / (2*v + c2)
+		sum += 1 / (2*v + c2 + mse)
 	}
-	d := eb * eb / 3 * sum / float64(len(f.WindowVar))
+	d := mse * sum / float64(len(f.WindowVar))
 	if !(d > 0) {
 		return -12
 	}

@@ -121,7 +121,9 @@ func splitChunks(f *Field, chunkShape []int) ([]*chunkData, error) {
 
 func newChunkData(coords, shape []int, raw []byte, dt codecs.DType, fill *float64) *chunkData {
 	vals, fillT := floatsOf(raw, dt, fill)
-	return &chunkData{Coords: coords, Shape: shape, Raw: raw, Vals: vals, Feat: computeFeatures(vals, shape, fillT, dt == codecs.Float64)}
+	feat := computeFeatures(vals, shape, fillT, dt == codecs.Float64)
+	feat.addWindows(vals, shape, fillT)
+	return &chunkData{Coords: coords, Shape: shape, Raw: raw, Vals: vals, Feat: feat}
 }
 
 // params returns the codec parameters of a field's chunks.

@@ -152,7 +152,10 @@ func Import(db *store.DB, name string, src io.ReaderAt, size int64, opts store.A
 		if err != nil {
 			return err
 		}
-		f := cd.Feat
+		f := computeFeatures(cd.Vals, cd.Shape, fillT, opts.DType == codecs.Float64)
+		if t.Metric == SSIMMetric {
+			f.addWindows(cd.Vals, cd.Shape, fillT)
+		}
 		// Features sample the chunk; the value range must be exact.
 		if clo, chi := valueRange(cd.Vals, fillT); clo <= chi {
 			lo, hi = min(lo, clo), max(hi, chi)
@@ -310,12 +313,14 @@ func (s *source) read(region chunk.Region) ([]byte, error) {
 	return raw, err
 }
 
+// chunk reads the chunk at coords c, which spans region. Its Feat is nil.
 func (s *source) chunk(c []int, region chunk.Region) (*chunkData, error) {
 	raw, err := s.read(region)
 	if err != nil {
 		return nil, err
 	}
-	return newChunkData(append([]int(nil), c...), region.Shape(), raw, s.dtype, s.fill), nil
+	vals, _ := floatsOf(raw, s.dtype, s.fill)
+	return &chunkData{Coords: append([]int(nil), c...), Shape: region.Shape(), Raw: raw, Vals: vals}, nil
 }
 
 // modelArray is the reserved array that carries a store's own model.

@@ -14,11 +14,11 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Model file format, version 2. All integers are little-endian.
+// Model file format, version 3. All integers are little-endian.
 //
 //	offset  size  field
 //	0       4     magic "EPSQ"
-//	4       2     format version, 2
+//	4       2     format version, 3
 //	6       2     reserved, zero
 //	8       4     body length in bytes (uint32)
 //	12      4     CRC-32C (Castagnoli) of the body
@@ -28,7 +28,7 @@ import (
 // must match numInputs and inputNames of this build), and for every codec
 // name a mixture of experts: the gate (input means and scales, expert
 // centroids and the temperature), per expert three boosted tree ensembles
-// that predict from Inputs: mse/eb^2, ln(stream bytes per value) and
+// that predict from Inputs: ln(mse/eb^2), ln(stream bytes per value) and
 // ln(1 - SSIM), and the calibration: for each
 // of the three outputs the quantiles 0, 0.05, ..., 1 of ln(measured /
 // predicted) on chunks of fields held out of the fit. ReadModel rejects
@@ -37,10 +37,12 @@ import (
 // TestModelGolden pins the header layout.
 //
 // Version 1 had no calibration and computed its inputs from other
-// features; this build rejects it and asks for a retrain.
+// features. Version 2 predicted mse/eb^2 itself, not its logarithm, which
+// let a prediction fall to zero or below. This build rejects both and
+// asks for a retrain.
 
 // ModelVersion is the model file format version this build reads and writes.
-const ModelVersion = 2
+const ModelVersion = 3
 
 var modelMagic = [4]byte{'E', 'P', 'S', 'Q'}
 
@@ -216,6 +218,7 @@ type latticePoint struct {
 func newPredictor(cm *CodecModel, f *Features, valueRange float64) *predictor {
 	p := &predictor{cm: cm, f: f, vr: valueRange}
 	p.x = f.Inputs(p.x, valueRange, valueRange)
+	p.x[ssimInput] = noSSIMEstimate
 	p.weights = cm.gate(p.x, nil)
 	// Experts with a negligible weight are skipped: renormalize the rest.
 	var total float64
@@ -298,26 +301,31 @@ func (p *predictor) predict(eb float64, what need) Prediction {
 // the others are zero.
 func (p *predictor) evaluate(eb float64, what need) Prediction {
 	p.x = p.f.Inputs(p.x, eb, p.vr)
-	var mseRatio, lnBytes, lnDef float64
+	ssim := p.x[ssimInput]
+	var lnMSE, lnBytes, lnDef float64
 	for k, w := range p.weights {
 		if w == 0 {
 			continue
 		}
 		e := &p.cm.Experts[k]
+		if what&needSSIM != 0 {
+			p.x[ssimInput] = ssim
+			lnDef += w * e.SSIM.predict(p.x)
+		}
+		// The squared error and size ensembles were fit without the
+		// SSIM estimate.
+		p.x[ssimInput] = noSSIMEstimate
 		if what&needMSE != 0 {
-			mseRatio += w * e.MSE.predict(p.x)
+			lnMSE += w * e.MSE.predict(p.x)
 		}
 		if what&needBytes != 0 {
 			lnBytes += w * e.Bytes.predict(p.x)
-		}
-		if what&needSSIM != 0 {
-			lnDef += w * e.SSIM.predict(p.x)
 		}
 	}
 	n := float64(max(p.f.Count, 1))
 	var out Prediction
 	if what&needMSE != 0 {
-		out.MSE = max(mseRatio, 0) * eb * eb
+		out.MSE = math.Exp(lnMSE) * eb * eb
 	}
 	if what&needBytes != 0 {
 		out.Bytes = math.Exp(lnBytes) * n

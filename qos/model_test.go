@@ -28,9 +28,9 @@ func TestModelRoundTrip(t *testing.T) {
 }
 
 func TestModelGolden(t *testing.T) {
-	// The header of the model file format, version 2: magic, version,
+	// The header of the model file format, version 3: magic, version,
 	// reserved zero.
-	require.Equal(t, "4550535102000000", hex.EncodeToString(defaultModelFile[:8]))
+	require.Equal(t, "4550535103000000", hex.EncodeToString(defaultModelFile[:8]))
 	require.Equal(t, uint32(len(defaultModelFile)-16), binary.LittleEndian.Uint32(defaultModelFile[8:]))
 	require.Equal(t, crc32.Checksum(defaultModelFile[16:], crc32.MakeTable(crc32.Castagnoli)), binary.LittleEndian.Uint32(defaultModelFile[12:]))
 }
@@ -44,8 +44,8 @@ func TestReadModelRejects(t *testing.T) {
 	}{
 		"empty":     {nil, "the header alone is 16"},
 		"magic":     {mutate(func(b []byte) []byte { b[0] = 'X'; return b }), "magic"},
-		"version 1": {mutate(func(b []byte) []byte { b[4] = 1; return b }), "format version 1, this build reads version 2: retrain"},
-		"version 3": {mutate(func(b []byte) []byte { b[4] = 3; return b }), "format version 3, this build reads version 2"},
+		"version 2": {mutate(func(b []byte) []byte { b[4] = 2; return b }), "format version 2, this build reads version 3: retrain"},
+		"version 4": {mutate(func(b []byte) []byte { b[4] = 4; return b }), "format version 4, this build reads version 3"},
 		"reserved":  {mutate(func(b []byte) []byte { b[6] = 1; return b }), "reserved"},
 		"truncated": {good[:len(good)-10], "the file has"},
 		"bit flip":  {mutate(func(b []byte) []byte { b[len(b)/2] ^= 4; return b }), "checksum"},

@@ -67,11 +67,11 @@ func (t Target) budget(chunks []*planChunk, valueRange float64, rawBytes float64
 // measures nothing, so it plans for a high quantile of the model's chunk
 // outcome: the 97th for the squared error and the size, whose held-out
 // residuals on an unseen family spread wider than the calibration's, the
-// 90th for the SSIM deficit. Verify mode plans nearer the median, since a
+// 95th for the SSIM deficit. Verify mode plans nearer the median, since a
 // miss costs one re-encoding of the chunks it changes.
 const (
 	fastMSEQuant   = 0.97
-	fastSSIMQuant  = 0.9
+	fastSSIMQuant  = 0.95
 	verifyQuantile = 0.7
 )
 

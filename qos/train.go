@@ -47,15 +47,20 @@ func (o *TrainOptions) ensureDefaults() {
 // with, as exponents e of eb = range * 10^-e.
 var sweepBounds = []float64{0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7}
 
+// minMSERatio is the smallest mse/eb^2 the model represents: a chunk that
+// decodes exactly, or nearly so, trains as this ratio, whose logarithm is
+// finite.
+const minMSERatio = 1e-6
+
 // sample is one real compression of one block.
 type sample struct {
 	field string
 	block int
 	x     []float64 // inputs at the bound
 	ref   []float64 // inputs at the reference bound, for the gate
-	// Targets: mse/eb^2, ln(bytes per value), ln(1 - SSIM) (NaN when
+	// Targets: ln(mse/eb^2), ln(bytes per value), ln(1 - SSIM) (NaN when
 	// undefined).
-	mseRatio, lnBytes, lnDeficit float64
+	lnMSE, lnBytes, lnDeficit float64
 }
 
 // collectSamples sweeps bounds over blocks of every field for one codec.
@@ -109,7 +114,7 @@ func collectSamples(fields []Field, codecName string, blockBytes []int, progress
 			for i := range work {
 				j := jobs[i]
 				p := fieldParams(j.f.DType, j.f.Fill)
-				ref := j.c.Feat.Inputs(nil, j.vr, j.vr)
+				ref := withoutSSIM(j.c.Feat.Inputs(nil, j.vr, j.vr))
 				// Jitter the bounds per block so the training set covers a continuum.
 				jitter := 0.5 * float64((i*7919)%97) / 97
 				for _, e := range sweepBounds {
@@ -124,7 +129,7 @@ func collectSamples(fields []Field, codecName string, blockBytes []int, progress
 						return
 					}
 					s := sample{field: j.f.Name, block: j.block, ref: ref, x: j.c.Feat.Inputs(nil, eb, j.vr)}
-					s.mseRatio = o.mse() / (eb * eb)
+					s.lnMSE = math.Log(max(o.mse()/(eb*eb), minMSERatio))
 					s.lnBytes = math.Log(float64(o.Bytes) / float64(len(j.c.Vals)))
 					s.lnDeficit = math.NaN()
 					if d := o.ssimDeficit(); d == d {
@@ -234,7 +239,7 @@ func fitCodecModel(samples []sample, experts int, bp boostParams) *CodecModel {
 	yM := make([]float64, len(samples))
 	yB := make([]float64, len(samples))
 	for i, s := range samples {
-		x[i], yM[i], yB[i] = s.x, s.mseRatio, s.lnBytes
+		x[i], yM[i], yB[i] = withoutSSIM(s.x), s.lnMSE, s.lnBytes
 	}
 	var xS [][]float64
 	var yS []float64
@@ -386,16 +391,15 @@ func calibrate(samples []sample, experts int, bp boostParams) Calibration {
 					continue
 				}
 				w = cm.gate(s.ref, w)
+				xm := withoutSSIM(s.x)
 				var m, b, d float64
 				for k, wk := range w {
 					e := &cm.Experts[k]
-					m += wk * e.MSE.predict(s.x)
-					b += wk * e.Bytes.predict(s.x)
+					m += wk * e.MSE.predict(xm)
+					b += wk * e.Bytes.predict(xm)
 					d += wk * e.SSIM.predict(s.x)
 				}
-				if s.mseRatio > 0 {
-					rM = append(rM, math.Log(s.mseRatio/max(m, 1e-12)))
-				}
+				rM = append(rM, s.lnMSE-m)
 				rB = append(rB, s.lnBytes-b)
 				if s.lnDeficit == s.lnDeficit {
 					rS = append(rS, s.lnDeficit-d)
