@@ -204,6 +204,30 @@ func TestStoreCarriesModel(t *testing.T) {
 	checkAchieved(t, db, "nyx", &f, Target{PSNRMetric, 50}, res)
 }
 
+func TestTrainSingleExpert(t *testing.T) {
+	fields := realFields(t)
+	var small []Field
+	for _, f := range fields {
+		if f.Family == "cosmology" {
+			small = append(small, f)
+		}
+	}
+	m, err := Train(small[:2], TrainOptions{Codecs: []string{"lorenzo"}, BlockBytes: []int{32 << 10}, Experts: 1})
+	require.NoError(t, err)
+	b, err := m.MarshalBinary()
+	require.NoError(t, err)
+	m2, err := ReadModel(b)
+	require.NoError(t, err)
+	require.Len(t, m2.doc.Codecs["lorenzo"].Experts, 1)
+
+	db := openStore(t)
+	f := small[2]
+	target := Target{PSNRMetric, 50}
+	res, err := Import(db, "nyx", bytes.NewReader(f.Raw), int64(len(f.Raw)), store.ArrayOptions{DType: f.DType, Shape: f.Shape, Codec: "lorenzo"}, Options{Target: target, Model: m2})
+	require.NoError(t, err)
+	checkAchieved(t, db, "nyx", &f, target, res)
+}
+
 func TestStoreModelCorruptRejected(t *testing.T) {
 	db := openStore(t)
 	bad := append([]byte(nil), defaultModelFile...)

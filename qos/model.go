@@ -28,8 +28,9 @@ import (
 // must match numInputs and inputNames of this build), and for every codec
 // name a mixture of experts: the gate (input means and scales, expert
 // centroids and the temperature), per expert three boosted tree ensembles
-// that predict from Inputs: ln(mse/eb^2), ln(stream bytes per value) and
-// ln(1 - SSIM), and the calibration: for each
+// that predict from Inputs: ln(mse/eb^2), ln(stream bytes per value) less
+// the codec's linear size base (sizebase.go) and ln(1 - SSIM), the
+// coefficients of that base, and the calibration: for each
 // of the three outputs the quantiles 0, 0.05, ..., 1 of ln(measured /
 // predicted) on chunks of fields held out of the fit. ReadModel rejects
 // another magic or version, a length or checksum that does not match, and
@@ -75,6 +76,9 @@ type CodecModel struct {
 	Centroids [][]float64 `json:"centroids"`
 	Tau       float64     `json:"tau"`
 	Experts   []Expert    `json:"experts"`
+	// SizeBase holds the coefficients of the linear base of the size
+	// prediction (sizebase.go); the experts' size ensembles fit the rest.
+	SizeBase []float64 `json:"size_base"`
 	// Calibration contains the held-out residual quantiles of the outputs.
 	Calibration Calibration `json:"calibration"`
 }
@@ -150,7 +154,9 @@ func (m *Model) codec(name string) (*CodecModel, error) {
 // gate returns the expert weights for the chunk with reference inputs ref.
 func (cm *CodecModel) gate(ref []float64, w []float64) []float64 {
 	w = w[:0]
-	if len(cm.Experts) == 1 {
+	if len(cm.Centroids) <= 1 {
+		// One expert: fitCodecModel calls gate before it fits the
+		// experts, so their count cannot tell.
 		return append(w, 1)
 	}
 	var total float64
@@ -322,6 +328,9 @@ func (p *predictor) evaluate(eb float64, what need) Prediction {
 			lnBytes += w * e.Bytes.predict(p.x)
 		}
 	}
+	if what&needBytes != 0 {
+		lnBytes += p.cm.sizeBase(p.x)
+	}
 	n := float64(max(p.f.Count, 1))
 	var out Prediction
 	if what&needMSE != 0 {
@@ -424,6 +433,14 @@ func (m *Model) validate() error {
 		for _, s := range cm.Scale {
 			if !(s > 0) {
 				return fmt.Errorf("codec %q: gate scale %v must be positive", name, s)
+			}
+		}
+		if len(cm.SizeBase) != sizeBasis {
+			return fmt.Errorf("codec %q: the size base has %d coefficients, expected %d", name, len(cm.SizeBase), sizeBasis)
+		}
+		for _, c := range cm.SizeBase {
+			if math.IsNaN(c) || math.IsInf(c, 0) {
+				return fmt.Errorf("codec %q: a size base coefficient is %v", name, c)
 			}
 		}
 		c := &cm.Calibration

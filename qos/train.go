@@ -182,8 +182,13 @@ func Train(fields []Field, o TrainOptions) (*Model, error) {
 		if len(samples) == 0 {
 			return nil, fmt.Errorf("train codec %s: the fields have no valid values", name)
 		}
-		cm := fitCodecModel(samples, o.Experts, defaultBoost)
-		cm.Calibration = calibrate(samples, o.Experts, defaultBoost)
+		cm, err := fitCodecModel(samples, o.Experts, defaultBoost)
+		if err != nil {
+			return nil, fmt.Errorf("train codec %s: %w", name, err)
+		}
+		if cm.Calibration, err = calibrate(samples, o.Experts, defaultBoost); err != nil {
+			return nil, fmt.Errorf("train codec %s: calibration: %w", name, err)
+		}
 		m.doc.Codecs[name] = cm
 	}
 	return m, nil
@@ -191,7 +196,7 @@ func Train(fields []Field, o TrainOptions) (*Model, error) {
 
 // fitCodecModel fits the gate by k-means on the reference inputs of the
 // blocks, then one expert per centroid on all samples, weighted by the gate.
-func fitCodecModel(samples []sample, experts int, bp boostParams) *CodecModel {
+func fitCodecModel(samples []sample, experts int, bp boostParams) (*CodecModel, error) {
 	cm := &CodecModel{Mean: make([]float64, numInputs), Scale: make([]float64, numInputs), Tau: 1}
 	// One reference vector per block.
 	var refs [][]float64
@@ -235,11 +240,16 @@ func fitCodecModel(samples []sample, experts int, bp boostParams) *CodecModel {
 			weights[k][i] = g[k]
 		}
 	}
+	base, err := fitSizeBase(samples)
+	if err != nil {
+		return nil, err
+	}
+	cm.SizeBase = base
 	x := make([][]float64, len(samples))
 	yM := make([]float64, len(samples))
 	yB := make([]float64, len(samples))
 	for i, s := range samples {
-		x[i], yM[i], yB[i] = withoutSSIM(s.x), s.lnMSE, s.lnBytes
+		x[i], yM[i], yB[i] = withoutSSIM(s.x), s.lnMSE, s.lnBytes-cm.sizeBase(s.x)
 	}
 	var xS [][]float64
 	var yS []float64
@@ -271,7 +281,7 @@ func fitCodecModel(samples []sample, experts int, bp boostParams) *CodecModel {
 		}()
 	}
 	wg.Wait()
-	return cm
+	return cm, nil
 }
 
 // kmeans clusters the standardized points z into k centroids, seeded by
@@ -355,7 +365,7 @@ const (
 // family's samples, predicts the held-out samples, and returns the
 // quantiles of ln(measured / predicted) per output. With one family it
 // holds out one field at a time; with one field it returns zero margins.
-func calibrate(samples []sample, experts int, bp boostParams) Calibration {
+func calibrate(samples []sample, experts int, bp boostParams) (Calibration, error) {
 	groupOf := func(s *sample) string { return FamilyOf(s.field) }
 	groups := map[string]bool{}
 	for i := range samples {
@@ -384,7 +394,10 @@ func calibrate(samples []sample, experts int, bp boostParams) Calibration {
 					fit = append(fit, s)
 				}
 			}
-			cm := fitCodecModel(fit, experts, bp)
+			cm, err := fitCodecModel(fit, experts, bp)
+			if err != nil {
+				return Calibration{}, err
+			}
 			var w []float64
 			for _, s := range held {
 				if s.x[0] > calibrateAbove || s.x[0] < calibrateBelow {
@@ -392,7 +405,7 @@ func calibrate(samples []sample, experts int, bp boostParams) Calibration {
 				}
 				w = cm.gate(s.ref, w)
 				xm := withoutSSIM(s.x)
-				var m, b, d float64
+				m, b, d := 0.0, cm.sizeBase(s.x), 0.0
 				for k, wk := range w {
 					e := &cm.Experts[k]
 					m += wk * e.MSE.predict(xm)
@@ -407,7 +420,7 @@ func calibrate(samples []sample, experts int, bp boostParams) Calibration {
 			}
 		}
 	}
-	return Calibration{MSE: quantiles(rM), Bytes: quantiles(rB), SSIM: quantiles(rS)}
+	return Calibration{MSE: quantiles(rM), Bytes: quantiles(rB), SSIM: quantiles(rS)}, nil
 }
 
 // quantiles returns the calibrationSteps quantiles of r, all zero when r
