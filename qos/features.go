@@ -274,7 +274,7 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 		return max(math.Abs(lo), math.Abs(hi))
 	}
 	p0L, hL, mseL := extEntropy(f.Lorenzo, eb)
-	p0I, hI, _ := extEntropy(f.Interp, eb)
+	p0I, hI := extBins(f.Interp, eb)
 	f64 := 0.0
 	if f.F64 {
 		f64 = 1
@@ -295,38 +295,113 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 // lorenzo codec does, and returns the share in bin 0, the entropy of the
 // bins in bits with the Miller-Madow correction for the bins a sample of
 // len(r) misses, and the mean squared quantization error over eb^2.
+//
+// Since r is sorted, every bin is a run of adjacent values: the loop rounds
+// only the first value of a run and finds the run's end by comparing each
+// value with the bin's upper edge.
 func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
 	if len(r) == 0 || !(eb > 0) {
 		return 0, 0, 0
 	}
 	inv := 1 / (2 * eb)
-	n := float64(len(r))
-	var run, bins int
-	var sq float64
-	prev := math.NaN()
-	flush := func() {
-		if run > 0 {
-			p := float64(run) / n
-			entropy -= p * math.Log2(p)
-			bins++
-		}
-	}
-	for _, x := range r {
+	var sq, cLogC float64
+	var bins, zeros int
+	for i := 0; i < len(r); {
+		x := r[i]
 		q := math.Round(x * inv)
-		d := x - q*2*eb
+		c := q * 2 * eb
+		d := x - c
 		sq += d * d
-		if q != prev {
-			flush()
-			prev, run = q, 0
+		j := i + 1
+		for ; j < len(r); j++ {
+			x := r[j]
+			if !inBin(x*inv, q) {
+				break
+			}
+			d := x - c
+			sq += d * d
 		}
-		run++
+		bins++
+		cLogC += xLog2x(j - i)
 		if q == 0 {
-			zero++
+			zeros = j - i
 		}
+		i = j
 	}
-	flush()
-	entropy += float64(bins-1) / (2 * n * math.Ln2)
-	return zero / n, entropy, sq / n / (eb * eb)
+	n := float64(len(r))
+	return float64(zeros) / n, binEntropy(cLogC, bins, len(r)), sq / n / (eb * eb)
+}
+
+// quantBins returns the share in bin 0 and the entropy of quantStats
+// without the squared error. It finds the end of each run by an
+// exponential and then a binary search, so that it costs a few
+// comparisons per bin instead of one per value.
+func quantBins(r []float64, eb float64) (zero, entropy float64) {
+	if len(r) == 0 || !(eb > 0) {
+		return 0, 0
+	}
+	inv := 1 / (2 * eb)
+	var cLogC float64
+	var bins, zeros int
+	for i := 0; i < len(r); {
+		q := math.Round(r[i] * inv)
+		// r[lo] is in the bin; r[hi] is not, or hi is len(r).
+		lo, hi := i, i+1
+		for step := 1; hi < len(r) && inBin(r[hi]*inv, q); step *= 2 {
+			lo, hi = hi, hi+step
+		}
+		hi = min(hi, len(r))
+		for hi-lo > 1 {
+			m := int(uint(lo+hi) >> 1)
+			if inBin(r[m]*inv, q) {
+				lo = m
+			} else {
+				hi = m
+			}
+		}
+		bins++
+		cLogC += xLog2x(hi - i)
+		if q == 0 {
+			zeros = hi - i
+		}
+		i = hi
+	}
+	return float64(zeros) / float64(len(r)), binEntropy(cLogC, bins, len(r))
+}
+
+// inBin reports whether math.Round(y) equals q, for y not below a value
+// that rounds to q. Values below q+0.5 round to q; of the others, only a
+// negative q+0.5 rounds to q (away from zero).
+func inBin(y, q float64) bool {
+	return y < q+0.5 || math.Round(y) == q
+}
+
+// binEntropy returns the entropy in bits, with the Miller-Madow
+// correction, of bins whose counts c over n values sum c*log2(c) to cLogC:
+// -sum (c/n) log2(c/n) is log2(n) - cLogC/n.
+func binEntropy(cLogC float64, bins, n int) float64 {
+	if bins <= 1 {
+		return 0
+	}
+	nf := float64(n)
+	return math.Log2(nf) - cLogC/nf + float64(bins-1)/(2*nf*math.Ln2)
+}
+
+// xLog2xTable holds c*log2(c) for the counts a bin of a sample can have.
+var xLog2xTable = func() []float64 {
+	t := make([]float64, maxSample+1)
+	for c := 2; c <= maxSample; c++ {
+		t[c] = float64(c) * math.Log2(float64(c))
+	}
+	return t
+}()
+
+// xLog2x returns c*log2(c), and 0 for c = 0.
+func xLog2x(c int) float64 {
+	if c < len(xLog2xTable) {
+		return xLog2xTable[c]
+	}
+	return float64(c) * math.Log2(float64(c))
 }
 
 // extEntropy is quantStats with the entropy extended past what the sample
@@ -335,11 +410,22 @@ func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
 // since halving the bin adds one bit to every value that is not in bin 0.
 func extEntropy(r []float64, eb float64) (zero, entropy, mse float64) {
 	zero, entropy, mse = quantStats(r, eb)
+	return zero, extend(r, eb, entropy), mse
+}
+
+// extBins is extEntropy without the squared error.
+func extBins(r []float64, eb float64) (zero, entropy float64) {
+	zero, entropy = quantBins(r, eb)
+	return zero, extend(r, eb, entropy)
+}
+
+// extend returns the extended entropy of r at eb from its entropy there.
+func extend(r []float64, eb, entropy float64) float64 {
 	if entropy > 4 {
-		z16, h16, _ := quantStats(r, 16*eb)
+		z16, h16 := quantBins(r, 16*eb)
 		entropy = max(entropy, h16+4*(1-z16))
 	}
-	return zero, entropy, mse
+	return entropy
 }
 
 // floatsOf converts raw little-endian values of a float dtype to float64.
