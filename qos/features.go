@@ -370,10 +370,12 @@ func quantBins(r []float64, eb float64) (zero, entropy float64) {
 }
 
 // inBin reports whether math.Round(y) equals q, for y not below a value
-// that rounds to q. Values below q+0.5 round to q; of the others, only a
-// negative q+0.5 rounds to q (away from zero).
+// that rounds to q. Values below the edge q+0.5 round to q and values above
+// it do not; the edge itself rounds to q only where it is negative, since
+// math.Round rounds half away from zero.
 func inBin(y, q float64) bool {
-	return y < q+0.5 || math.Round(y) == q
+	edge := q + 0.5
+	return y < edge || (y == edge && math.Round(y) == q)
 }
 
 // binEntropy returns the entropy in bits, with the Miller-Madow
