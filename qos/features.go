@@ -304,14 +304,17 @@ func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
 		return 0, 0, 0
 	}
 	inv := 1 / (2 * eb)
-	var sq, cLogC float64
-	var bins, zeros int
+	h := binEntropy{n: float64(len(r))}
+	var sq float64
+	var zeros int
 	for i := 0; i < len(r); {
 		x := r[i]
 		q := math.Round(x * inv)
-		c := q * 2 * eb
+		// The conversions keep each product rounded, as in the direct
+		// computation, on platforms that fuse multiply and add.
+		c := float64(q * 2 * eb)
 		d := x - c
-		sq += d * d
+		sq += float64(d * d)
 		j := i + 1
 		for ; j < len(r); j++ {
 			x := r[j]
@@ -319,17 +322,16 @@ func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
 				break
 			}
 			d := x - c
-			sq += d * d
+			sq += float64(d * d)
 		}
-		bins++
-		cLogC += xLog2x(j - i)
+		h.add(j - i)
 		if q == 0 {
 			zeros = j - i
 		}
 		i = j
 	}
 	n := float64(len(r))
-	return float64(zeros) / n, binEntropy(cLogC, bins, len(r)), sq / n / (eb * eb)
+	return float64(zeros) / n, h.entropy(), sq / n / (eb * eb)
 }
 
 // quantBins returns the share in bin 0 and the entropy of quantStats
@@ -341,8 +343,8 @@ func quantBins(r []float64, eb float64) (zero, entropy float64) {
 		return 0, 0
 	}
 	inv := 1 / (2 * eb)
-	var cLogC float64
-	var bins, zeros int
+	h := binEntropy{n: float64(len(r))}
+	var zeros int
 	for i := 0; i < len(r); {
 		q := math.Round(r[i] * inv)
 		// r[lo] is in the bin; r[hi] is not, or hi is len(r).
@@ -359,14 +361,13 @@ func quantBins(r []float64, eb float64) (zero, entropy float64) {
 				hi = m
 			}
 		}
-		bins++
-		cLogC += xLog2x(hi - i)
+		h.add(hi - i)
 		if q == 0 {
 			zeros = hi - i
 		}
 		i = hi
 	}
-	return float64(zeros) / float64(len(r)), binEntropy(cLogC, bins, len(r))
+	return float64(zeros) / float64(len(r)), h.entropy()
 }
 
 // inBin reports whether math.Round(y) equals q, for y not below a value
@@ -378,32 +379,42 @@ func inBin(y, q float64) bool {
 	return y < edge || (y == edge && math.Round(y) == q)
 }
 
-// binEntropy returns the entropy in bits, with the Miller-Madow
-// correction, of bins whose counts c over n values sum c*log2(c) to cLogC:
-// -sum (c/n) log2(c/n) is log2(n) - cLogC/n.
-func binEntropy(cLogC float64, bins, n int) float64 {
-	if bins <= 1 {
-		return 0
-	}
-	nf := float64(n)
-	return math.Log2(nf) - cLogC/nf + float64(bins-1)/(2*nf*math.Ln2)
+// binEntropy sums the entropy of bin counts over n values, in bits, as
+// the direct sum of -p*log2(p) over the bins in order. The model's tree
+// thresholds are input values of training chunks, and the entropy depends
+// only on the counts, so other chunks meet those values exactly: the sum
+// must round as the training did, not merely be close.
+type binEntropy struct {
+	n    float64
+	sum  float64
+	bins int
+	// terms caches p*log2(p) of small counts, 0 where not computed yet.
+	terms [64]float64
 }
 
-// xLog2xTable holds c*log2(c) for the counts a bin of a sample can have.
-var xLog2xTable = func() []float64 {
-	t := make([]float64, maxSample+1)
-	for c := 2; c <= maxSample; c++ {
-		t[c] = float64(c) * math.Log2(float64(c))
+// add adds a bin of count c.
+func (e *binEntropy) add(c int) {
+	var t float64
+	if c < len(e.terms) {
+		t = e.terms[c]
 	}
-	return t
-}()
+	if t == 0 {
+		p := float64(c) / e.n
+		// The conversion keeps the product rounded on platforms that
+		// fuse multiply and subtract.
+		t = float64(p * math.Log2(p))
+		if c < len(e.terms) {
+			e.terms[c] = t
+		}
+	}
+	e.sum -= t
+	e.bins++
+}
 
-// xLog2x returns c*log2(c), and 0 for c = 0.
-func xLog2x(c int) float64 {
-	if c < len(xLog2xTable) {
-		return xLog2xTable[c]
-	}
-	return float64(c) * math.Log2(float64(c))
+// entropy returns the entropy with the Miller-Madow correction for the
+// bins a sample of n values misses.
+func (e *binEntropy) entropy() float64 {
+	return e.sum + float64(e.bins-1)/(2*e.n*math.Ln2)
 }
 
 // extEntropy is quantStats with the entropy extended past what the sample

@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/epsilon-db/epsilon/chunk"
+	"github.com/epsilon-db/epsilon/internal/realdata"
 )
 
 func TestSortFloatsMatchesSlicesSort(t *testing.T) {
@@ -39,8 +42,9 @@ func TestSortFloatsMatchesSlicesSort(t *testing.T) {
 	}
 }
 
-// quantStatsReference is the direct computation quantStats must match:
-// round every residual, and sum p*log2(p) over runs of equal bins.
+// quantStatsReference is the direct computation quantStats must match
+// bit for bit: round every residual, and sum p*log2(p) over runs of equal
+// bins. The conversions keep products rounded, as on amd64.
 func quantStatsReference(r []float64, eb float64) (zero, entropy, mse float64) {
 	if len(r) == 0 || !(eb > 0) {
 		return 0, 0, 0
@@ -53,14 +57,14 @@ func quantStatsReference(r []float64, eb float64) (zero, entropy, mse float64) {
 	flush := func() {
 		if run > 0 {
 			p := float64(run) / n
-			entropy -= p * math.Log2(p)
+			entropy -= float64(p * math.Log2(p))
 			bins++
 		}
 	}
 	for _, x := range r {
 		q := math.Round(x * inv)
-		d := x - q*2*eb
-		sq += d * d
+		d := x - float64(q*2*eb)
+		sq += float64(d * d)
 		if q != prev {
 			flush()
 			prev, run = q, 0
@@ -85,16 +89,13 @@ func extEntropyReference(r []float64, eb float64) (zero, entropy, mse float64) {
 	return zero, entropy, mse
 }
 
-// requireClose checks got against want to a relative 1e-12, and exactly
-// where want is 0, since a tree threshold at 0 splits 0 from any rounding
-// residue.
-func requireClose(t *testing.T, want, got float64, what string) {
+// requireSame checks that got equals want bit for bit, NaN matching NaN:
+// tree thresholds are input values of training chunks, so a rounding
+// difference can change a prediction.
+func requireSame(t *testing.T, want, got float64, what string) {
 	t.Helper()
-	if want == 0 || math.IsInf(want, 0) || math.IsNaN(want) {
-		require.True(t, got == want || (math.IsNaN(want) && math.IsNaN(got)), "%s: got %v, want %v", what, got, want)
-		return
-	}
-	require.InEpsilon(t, want, got, 1e-12, what)
+	require.True(t, math.Float64bits(got) == math.Float64bits(want) || (math.IsNaN(want) && math.IsNaN(got)),
+		"%s: got %v, want %v", what, got, want)
 }
 
 // residualSets returns sorted residual samples of the shapes quantStats
@@ -147,21 +148,21 @@ func TestQuantStatsMatchesReference(t *testing.T) {
 		for _, eb := range testBounds() {
 			z0, h0, m0 := quantStatsReference(r, eb)
 			z, h, m := quantStats(r, eb)
-			requireClose(t, z0, z, fmt.Sprintf("zero share %s eb=%g", name, eb))
-			requireClose(t, h0, h, fmt.Sprintf("entropy %s eb=%g", name, eb))
-			requireClose(t, m0, m, fmt.Sprintf("mse %s eb=%g", name, eb))
+			requireSame(t, z0, z, fmt.Sprintf("zero share %s eb=%g", name, eb))
+			requireSame(t, h0, h, fmt.Sprintf("entropy %s eb=%g", name, eb))
+			requireSame(t, m0, m, fmt.Sprintf("mse %s eb=%g", name, eb))
 			zb, hb := quantBins(r, eb)
-			requireClose(t, z0, zb, fmt.Sprintf("quantBins zero share %s eb=%g", name, eb))
-			requireClose(t, h0, hb, fmt.Sprintf("quantBins entropy %s eb=%g", name, eb))
+			requireSame(t, z0, zb, fmt.Sprintf("quantBins zero share %s eb=%g", name, eb))
+			requireSame(t, h0, hb, fmt.Sprintf("quantBins entropy %s eb=%g", name, eb))
 
 			z0, h0, m0 = extEntropyReference(r, eb)
 			z, h, m = extEntropy(r, eb)
-			requireClose(t, z0, z, fmt.Sprintf("extEntropy zero share %s eb=%g", name, eb))
-			requireClose(t, h0, h, fmt.Sprintf("extEntropy entropy %s eb=%g", name, eb))
-			requireClose(t, m0, m, fmt.Sprintf("extEntropy mse %s eb=%g", name, eb))
+			requireSame(t, z0, z, fmt.Sprintf("extEntropy zero share %s eb=%g", name, eb))
+			requireSame(t, h0, h, fmt.Sprintf("extEntropy entropy %s eb=%g", name, eb))
+			requireSame(t, m0, m, fmt.Sprintf("extEntropy mse %s eb=%g", name, eb))
 			zb, hb = extBins(r, eb)
-			requireClose(t, z0, zb, fmt.Sprintf("extBins zero share %s eb=%g", name, eb))
-			requireClose(t, h0, hb, fmt.Sprintf("extBins entropy %s eb=%g", name, eb))
+			requireSame(t, z0, zb, fmt.Sprintf("extBins zero share %s eb=%g", name, eb))
+			requireSame(t, h0, hb, fmt.Sprintf("extBins entropy %s eb=%g", name, eb))
 		}
 	}
 }
@@ -173,15 +174,104 @@ func TestQuantStatsEdgeCases(t *testing.T) {
 	for _, eb := range []float64{0, -1, math.NaN(), math.Inf(1), 1e-320, 5e-324, 0.5, 1e308} {
 		z0, h0, m0 := quantStatsReference(r, eb)
 		z, h, m := quantStats(r, eb)
-		requireClose(t, z0, z, fmt.Sprintf("zero share eb=%g", eb))
-		requireClose(t, h0, h, fmt.Sprintf("entropy eb=%g", eb))
-		requireClose(t, m0, m, fmt.Sprintf("mse eb=%g", eb))
+		requireSame(t, z0, z, fmt.Sprintf("zero share eb=%g", eb))
+		requireSame(t, h0, h, fmt.Sprintf("entropy eb=%g", eb))
+		requireSame(t, m0, m, fmt.Sprintf("mse eb=%g", eb))
 		zb, hb := quantBins(r, eb)
-		requireClose(t, z0, zb, fmt.Sprintf("quantBins zero share eb=%g", eb))
-		requireClose(t, h0, hb, fmt.Sprintf("quantBins entropy eb=%g", eb))
+		requireSame(t, z0, zb, fmt.Sprintf("quantBins zero share eb=%g", eb))
+		requireSame(t, h0, hb, fmt.Sprintf("quantBins entropy eb=%g", eb))
 	}
 	z, h, m := quantStats(nil, 1)
 	require.Zero(t, z)
 	require.Zero(t, h)
 	require.Zero(t, m)
+}
+
+// inputsReference computes Inputs from the direct quantStatsReference.
+func inputsReference(f *Features, eb, valueRange float64) []float64 {
+	lr := func(a, b float64) float64 {
+		if !(b > 0) {
+			return 12
+		}
+		return max(-12, min(12, math.Log10(a/b)))
+	}
+	chunkRange := f.Hi - f.Lo
+	absQ := func(r []float64, q float64) float64 {
+		if len(r) == 0 {
+			return 0
+		}
+		lo := r[int(float64(len(r)-1)*(1-q)/2)]
+		hi := r[int(float64(len(r)-1)*(1+q)/2)]
+		return max(math.Abs(lo), math.Abs(hi))
+	}
+	p0L, hL, mseL := extEntropyReference(f.Lorenzo, eb)
+	p0I, hI, _ := extEntropyReference(f.Interp, eb)
+	f64 := 0.0
+	if f.F64 {
+		f64 = 1
+	}
+	return []float64{
+		lr(eb, valueRange), lr(eb, chunkRange),
+		lr(eb, absQ(f.Lorenzo, 0.5)), lr(eb, absQ(f.Lorenzo, 0.9)), lr(eb, absQ(f.Lorenzo, 0.99)),
+		p0L, hL, mseL,
+		lr(eb, absQ(f.Interp, 0.5)), p0I, hI,
+		lr(f.Std, valueRange), f.Valid, f.ZeroShare, f.ConstShare, f.Slope,
+		math.Log10(float64(max(f.Count, 1))), f64, lr(chunkRange, valueRange),
+		f.ssimEstimate(eb, valueRange),
+	}
+}
+
+// requireInputsMatch checks Inputs against inputsReference bit for bit
+// on 1/8 decades of bound from 1e-10 to 10 times valueRange.
+func requireInputsMatch(t *testing.T, f *Features, valueRange float64, name string) {
+	t.Helper()
+	var x []float64
+	for k := -80; k <= 8; k++ {
+		eb := valueRange * math.Pow(10, float64(k)/8)
+		x = f.Inputs(x, eb, valueRange)
+		want := inputsReference(f, eb, valueRange)
+		require.Len(t, x, numInputs)
+		for i := range want {
+			requireSame(t, want[i], x[i], fmt.Sprintf("%s eb=%g input %s", name, eb, inputNames[i]))
+		}
+	}
+}
+
+func TestInputsMatchReferenceSynthetic(t *testing.T) {
+	// A smooth field with noise, a field of few integer levels with ties,
+	// and a constant field.
+	rng := rand.New(rand.NewPCG(5, 6))
+	shape := []int{24, 40, 48}
+	smooth := make([]float64, 24*40*48)
+	levels := make([]float64, len(smooth))
+	constant := make([]float64, len(smooth))
+	for i := range smooth {
+		z, y, x := i/(40*48), i/48%40, i%48
+		smooth[i] = math.Sin(float64(x)/7)*math.Cos(float64(y)/5) + float64(z)/24 + 1e-3*rng.NormFloat64()
+		levels[i] = float64(rng.IntN(5) - 2)
+		constant[i] = -2.5
+	}
+	for name, vals := range map[string][]float64{"smooth": smooth, "levels": levels, "constant": constant} {
+		f := computeFeatures(vals, shape, nil, false)
+		requireInputsMatch(t, f, 4, name)
+	}
+}
+
+func TestInputsMatchReferenceReal(t *testing.T) {
+	m := realdata.ForTest(t)
+	fields, err := LoadFields(m.Dir)
+	require.NoError(t, err)
+	for i := range fields {
+		fd := &fields[i]
+		chunks, err := splitChunks(fd, chunk.DefaultChunkShape(fd.Shape, fd.DType.Size(), 1<<20))
+		require.NoError(t, err)
+		vals, fill := floatsOf(fd.Raw, fd.DType, fd.Fill)
+		lo, hi := valueRange(vals, fill)
+		if !(hi > lo) {
+			continue
+		}
+		for j, c := range chunks {
+			requireInputsMatch(t, c.Feat, hi-lo, fmt.Sprintf("%s chunk %d", fd.Name, j))
+		}
+	}
 }
