@@ -194,7 +194,7 @@ type predictor struct {
 	f       *Features
 	vr      float64
 	weights []float64
-	x       []float64
+	x       [numInputs]float64
 	// points holds the evaluated lattice points; index j is lattice point
 	// base + j.
 	base   int
@@ -207,16 +207,18 @@ type predictor struct {
 const latticePerDecade = 8
 
 // latticePoint holds the outputs at one lattice bound, as logarithms: ln
-// MSE, ln bytes, ln SSIM deficit; have marks which are set.
+// MSE, ln bytes, ln SSIM deficit; have marks which are set. x holds the
+// model inputs at the bound once an output is set, so that another output
+// costs only its ensembles.
 type latticePoint struct {
 	have                need
 	lnMSE, lnBytes, lnD float64
+	x                   [numInputs]float64
 }
 
 func newPredictor(cm *CodecModel, f *Features, valueRange float64) *predictor {
 	p := &predictor{cm: cm, f: f, vr: valueRange}
-	p.x = f.Inputs(p.x, valueRange, valueRange)
-	p.weights = cm.gate(p.x, nil)
+	p.weights = cm.gate(f.Inputs(p.x[:0], valueRange, valueRange), nil)
 	// Experts with a negligible weight are skipped: renormalize the rest.
 	var total float64
 	for k, w := range p.weights {
@@ -247,7 +249,10 @@ func (p *predictor) point(j int, what need) *latticePoint {
 	lp := &p.points[j-p.base]
 	if missing := what &^ lp.have; missing != 0 {
 		eb := math.Pow(10, float64(j)/latticePerDecade)
-		pr := p.evaluate(eb, missing)
+		if lp.have == 0 {
+			p.f.Inputs(lp.x[:0], eb, p.vr)
+		}
+		pr := p.outputs(lp.x[:], eb, missing)
 		if missing&needMSE != 0 {
 			lp.lnMSE = math.Log(max(pr.MSE, 1e-300))
 		}
@@ -297,7 +302,12 @@ func (p *predictor) predict(eb float64, what need) Prediction {
 // evaluate returns the outputs in what for bound eb from the ensembles;
 // the others are zero.
 func (p *predictor) evaluate(eb float64, what need) Prediction {
-	p.x = p.f.Inputs(p.x, eb, p.vr)
+	return p.outputs(p.f.Inputs(p.x[:0], eb, p.vr), eb, what)
+}
+
+// outputs returns the outputs in what for bound eb from the ensembles at
+// inputs x; the others are zero.
+func (p *predictor) outputs(x []float64, eb float64, what need) Prediction {
 	var mseRatio, lnBytes, lnDef float64
 	for k, w := range p.weights {
 		if w == 0 {
@@ -305,13 +315,13 @@ func (p *predictor) evaluate(eb float64, what need) Prediction {
 		}
 		e := &p.cm.Experts[k]
 		if what&needMSE != 0 {
-			mseRatio += w * e.MSE.predict(p.x)
+			mseRatio += w * e.MSE.predict(x)
 		}
 		if what&needBytes != 0 {
-			lnBytes += w * e.Bytes.predict(p.x)
+			lnBytes += w * e.Bytes.predict(x)
 		}
 		if what&needSSIM != 0 {
-			lnDef += w * e.SSIM.predict(p.x)
+			lnDef += w * e.SSIM.predict(x)
 		}
 	}
 	n := float64(max(p.f.Count, 1))
