@@ -85,11 +85,14 @@ func (b *Boosted) predict(x []float64) float64 {
 	for _, i := range b.roots {
 		n := &nodes[i]
 		for n.feature >= 0 {
+			// Select the child by arithmetic, which compiles to a
+			// conditional move: a branch on the comparison, which goes
+			// either way at random, mispredicts often.
+			left := int32(0)
 			if x[n.feature] <= n.threshold {
-				i++
-			} else {
-				i = n.right
+				left = 1
 			}
+			i = n.right + left*(i+1-n.right)
 			n = &nodes[i]
 		}
 		y += n.threshold
