@@ -2,7 +2,9 @@ package qos
 
 import (
 	"math"
+	"math/bits"
 	"slices"
+	"sync"
 
 	"github.com/epsilon-db/epsilon/codecs"
 )
@@ -487,52 +489,121 @@ func (f *Features) ssimEstimate(eb, valueRange float64) float64 {
 	return max(-12, min(12, math.Log10(d)))
 }
 
-// sortFloats sorts v ascending by a least-significant-digit radix sort on
-// the order-preserving bit patterns of the values, which for the up to
-// maxSample residuals of a chunk takes a fraction of a comparison sort's
-// time. v holds no NaN.
+// sortFloats sorts v ascending by a most-significant-digit radix sort on
+// integer keys in the order of the values, which for the up to maxSample
+// residuals of a chunk takes a fraction of a comparison sort's time. v
+// holds no NaN. -0 and 0 compare equal and come in either order.
 func sortFloats(v []float64) {
 	if len(v) < 64 {
 		slices.Sort(v)
 		return
 	}
-	keys := make([]uint64, 2*len(v))
-	a, b := keys[:len(v)], keys[len(v):]
-	var counts [8][256]int
-	for i, x := range v {
+	s := sorters.Get().(*sorter)
+	defer sorters.Put(s)
+	if cap(s.keys) < 2*len(v) {
+		s.keys = make([]uint64, 2*len(v))
+	}
+	const sign = 1 << 63
+	a, tmp := s.keys[:len(v)], s.keys[len(v):2*len(v)]
+	// The keys are 2^63 + bits for x >= 0 and 2^63 - |bits| for x < 0, so
+	// that -0 and 0 share a key; their count restores them. Negative keys
+	// fill a from the front and the others from the back, and each side
+	// sorts alone: their keys span far less than the gap between them.
+	negZeros, neg, pos := 0, 0, len(v)
+	for _, x := range v {
 		k := math.Float64bits(x)
-		if k>>63 != 0 {
-			k = ^k
+		if k >= sign {
+			if k == sign {
+				negZeros++
+				pos--
+				a[pos] = sign
+				continue
+			}
+			a[neg] = sign - (k - sign)
+			neg++
 		} else {
-			k |= 1 << 63
-		}
-		a[i] = k
-		for d := range 8 {
-			counts[d][byte(k>>(8*d))]++
+			pos--
+			a[pos] = k + sign
 		}
 	}
-	for d := range 8 {
-		c := &counts[d]
-		if c[byte(a[0]>>(8*d))] == len(a) {
-			continue // every key has this digit
-		}
-		pos := 0
-		for i := range c {
-			c[i], pos = pos, pos+c[i]
-		}
-		for _, k := range a {
-			dg := byte(k >> (8 * d))
-			b[c[dg]] = k
-			c[dg]++
-		}
-		a, b = b, a
-	}
+	s.sort(a[:neg], tmp[:neg], 0)
+	s.sort(a[neg:], tmp[neg:], 0)
 	for i, k := range a {
-		if k>>63 != 0 {
-			k &^= 1 << 63
+		if k >= sign {
+			k -= sign
 		} else {
-			k = ^k
+			k = sign + (sign - k)
+		}
+		if k == 0 && negZeros > 0 {
+			k = sign
+			negZeros--
 		}
 		v[i] = math.Float64frombits(k)
+	}
+}
+
+// sorter holds the scratch space of sortFloats: the keys and a copy, and
+// the bucket counts of each level of the key sort.
+type sorter struct {
+	keys   []uint64
+	counts [][]int32
+}
+
+var sorters = sync.Pool{New: func() any { return new(sorter) }}
+
+// maxDigit is the largest digit, in bits, that the key sort distributes by.
+const maxDigit = 10
+
+// sort sorts a with tmp, of the same length, as scratch. It distributes
+// the keys into buckets by the top bits of their offset from the smallest
+// key, about one bucket per key, and sorts each bucket the same way, or by
+// insertion when it is small. A bucket's keys differ only in the bits
+// below the digit, so every level narrows the keys.
+func (s *sorter) sort(a, tmp []uint64, level int) {
+	if len(a) <= 16 {
+		for i := 1; i < len(a); i++ {
+			k := a[i]
+			j := i
+			for ; j > 0 && a[j-1] > k; j-- {
+				a[j] = a[j-1]
+			}
+			a[j] = k
+		}
+		return
+	}
+	lo, hi := a[0], a[0]
+	for _, k := range a[1:] {
+		lo, hi = min(lo, k), max(hi, k)
+	}
+	if lo == hi {
+		return
+	}
+	width := bits.Len64(hi - lo)
+	digit := min(width, maxDigit, bits.Len(uint(len(a)))-1)
+	shift := width - digit
+	if len(s.counts) <= level {
+		s.counts = append(s.counts, make([]int32, 1<<maxDigit+1))
+	}
+	c := s.counts[level][:1<<digit+1]
+	clear(c)
+	for _, k := range a {
+		c[(k-lo)>>shift+1]++
+	}
+	for i := 1; i < len(c); i++ {
+		c[i] += c[i-1]
+	}
+	// c[d] is now the start of bucket d; the scatter moves it to the end.
+	for _, k := range a {
+		d := (k - lo) >> shift
+		tmp[c[d]] = k
+		c[d]++
+	}
+	copy(a, tmp)
+	start := int32(0)
+	for _, end := range c[:len(c)-1] {
+		if end-start > 1 {
+			s.sort(a[start:end], tmp[start:end], level+1)
+		}
+		start = end
 	}
 }
