@@ -49,6 +49,9 @@ type Features struct {
 	// linear interpolation between the two neighbours along the fastest
 	// dimension.
 	Lorenzo, Interp []float64
+	// touched keeps the sum of the prefetched values, so that the compiler
+	// keeps their loads.
+	touched float64
 	// WindowVar holds the sample variances of randomly placed SSIM windows
 	// in the 2-D slices along the two fastest dimensions.
 	WindowVar []float64
@@ -129,6 +132,8 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 	// Positions come in runs of up to sampleRun consecutive values along
 	// the fastest dimension, so that a run and its neighbours share cache
 	// lines: random single positions each cost several cache misses.
+	type sampleRunAt struct{ at, c0, run int }
+	runs := make([]sampleRunAt, 0, samples/sampleRun+1)
 	last := len(dims) - 1
 	for taken := 0; taken < samples; {
 		at := 0
@@ -146,8 +151,22 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 		}
 		run := min(sampleRun, max(dims[last]-lo, 1), samples-taken)
 		c0 := lo + next(max(dims[last]-lo-run+1, 1))
-		at += c0
+		runs = append(runs, sampleRunAt{at + c0, c0, run})
 		taken += run
+	}
+	// Load the first value of every run and its Lorenzo neighbours before
+	// the loop that uses them: these loads do not depend on each other, so
+	// their cache misses overlap, where the loop below would wait for each.
+	var touch float64
+	for _, r := range runs {
+		touch += vals[r.at]
+		for k := range nOff {
+			touch += vals[r.at-offs[k]]
+		}
+	}
+	f.touched = touch
+	for _, sr := range runs {
+		at, c0, run := sr.at, sr.c0, sr.run
 		for c := c0; c < c0+run; c, at = c+1, at+1 {
 			x := vals[at]
 			if x-x != 0 || (hasFill && x == fv) {
