@@ -276,6 +276,15 @@ var inputNames = [numInputs]string{
 // Inputs returns the model inputs of the chunk for absolute bound eb on an
 // array of value range valueRange.
 func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
+	return f.inputs(dst, eb, valueRange, nil)
+}
+
+// inputs is Inputs with the entropy terms of the Lorenzo and the interp
+// residuals cached in terms across calls; nil caches them for this call.
+func (f *Features) inputs(dst []float64, eb, valueRange float64, terms *[2]termCache) []float64 {
+	if terms == nil {
+		terms = new([2]termCache)
+	}
 	dst = dst[:0]
 	lr := func(a, b float64) float64 {
 		if !(b > 0) {
@@ -294,8 +303,8 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 		hi := r[int(float64(len(r)-1)*(1+q)/2)]
 		return max(math.Abs(lo), math.Abs(hi))
 	}
-	p0L, hL, mseL := extEntropy(f.Lorenzo, eb)
-	p0I, hI := extBins(f.Interp, eb)
+	p0L, hL, mseL := extEntropy(f.Lorenzo, eb, &terms[0])
+	p0I, hI := extBins(f.Interp, eb, &terms[1])
 	f64 := 0.0
 	if f.F64 {
 		f64 = 1
@@ -320,12 +329,12 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 // Since r is sorted, every bin is a run of adjacent values: the loop rounds
 // only the first value of a run and finds the run's end by comparing each
 // value with the bin's upper edge.
-func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
+func quantStats(r []float64, eb float64, terms *termCache) (zero, entropy, mse float64) {
 	if len(r) == 0 || !(eb > 0) {
 		return 0, 0, 0
 	}
 	inv := 1 / (2 * eb)
-	h := binEntropy{n: float64(len(r))}
+	h := binEntropy{n: float64(len(r)), terms: terms}
 	var sq float64
 	var zeros int
 	for i := 0; i < len(r); {
@@ -359,12 +368,12 @@ func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
 // without the squared error. It finds the end of each run by an
 // exponential and then a binary search, so that it costs a few
 // comparisons per bin instead of one per value.
-func quantBins(r []float64, eb float64) (zero, entropy float64) {
+func quantBins(r []float64, eb float64, terms *termCache) (zero, entropy float64) {
 	if len(r) == 0 || !(eb > 0) {
 		return 0, 0
 	}
 	inv := 1 / (2 * eb)
-	h := binEntropy{n: float64(len(r))}
+	h := binEntropy{n: float64(len(r)), terms: terms}
 	var zeros int
 	for i := 0; i < len(r); {
 		q := math.Round(r[i] * inv)
@@ -406,17 +415,22 @@ func inBin(y, q float64) bool {
 // only on the counts, so other chunks meet those values exactly: the sum
 // must round as the training did, not merely be close.
 type binEntropy struct {
-	n    float64
-	sum  float64
-	bins int
-	// terms caches p*log2(p) of small counts, 0 where not computed yet.
-	terms [64]float64
+	n     float64
+	sum   float64
+	bins  int
+	terms *termCache
 }
+
+// termCache caches p*log2(p) of the counts below its length for one
+// number of values, 0 where not computed yet. A nil cache computes every
+// term.
+type termCache [64]float64
 
 // add adds a bin of count c.
 func (e *binEntropy) add(c int) {
 	var t float64
-	if c < len(e.terms) {
+	cached := e.terms != nil && c < len(e.terms)
+	if cached {
 		t = e.terms[c]
 	}
 	if t == 0 {
@@ -424,7 +438,7 @@ func (e *binEntropy) add(c int) {
 		// The conversion keeps the product rounded on platforms that
 		// fuse multiply and subtract.
 		t = float64(p * math.Log2(p))
-		if c < len(e.terms) {
+		if cached {
 			e.terms[c] = t
 		}
 	}
@@ -442,21 +456,21 @@ func (e *binEntropy) entropy() float64 {
 // resolves: where bins of 2 eb hold few samples each, the entropy at
 // 16 eb plus 4 bits for each value outside bin 0 there estimates it better,
 // since halving the bin adds one bit to every value that is not in bin 0.
-func extEntropy(r []float64, eb float64) (zero, entropy, mse float64) {
-	zero, entropy, mse = quantStats(r, eb)
-	return zero, extend(r, eb, entropy), mse
+func extEntropy(r []float64, eb float64, terms *termCache) (zero, entropy, mse float64) {
+	zero, entropy, mse = quantStats(r, eb, terms)
+	return zero, extend(r, eb, entropy, terms), mse
 }
 
 // extBins is extEntropy without the squared error.
-func extBins(r []float64, eb float64) (zero, entropy float64) {
-	zero, entropy = quantBins(r, eb)
-	return zero, extend(r, eb, entropy)
+func extBins(r []float64, eb float64, terms *termCache) (zero, entropy float64) {
+	zero, entropy = quantBins(r, eb, terms)
+	return zero, extend(r, eb, entropy, terms)
 }
 
 // extend returns the extended entropy of r at eb from its entropy there.
-func extend(r []float64, eb, entropy float64) float64 {
+func extend(r []float64, eb, entropy float64, terms *termCache) float64 {
 	if entropy > 4 {
-		z16, h16 := quantBins(r, 16*eb)
+		z16, h16 := quantBins(r, 16*eb, terms)
 		entropy = max(entropy, h16+4*(1-z16))
 	}
 	return entropy

@@ -176,22 +176,25 @@ func testBounds() []float64 {
 func TestQuantStatsMatchesReference(t *testing.T) {
 	for name, r := range residualSets() {
 		slices.Sort(r)
+		// One cache of entropy terms across all bounds, as a predictor
+		// keeps it; quantBins checks the computation without one.
+		terms := new(termCache)
 		for _, eb := range testBounds() {
 			z0, h0, m0 := quantStatsReference(r, eb)
-			z, h, m := quantStats(r, eb)
+			z, h, m := quantStats(r, eb, terms)
 			requireSame(t, z0, z, fmt.Sprintf("zero share %s eb=%g", name, eb))
 			requireSame(t, h0, h, fmt.Sprintf("entropy %s eb=%g", name, eb))
 			requireSame(t, m0, m, fmt.Sprintf("mse %s eb=%g", name, eb))
-			zb, hb := quantBins(r, eb)
+			zb, hb := quantBins(r, eb, nil)
 			requireSame(t, z0, zb, fmt.Sprintf("quantBins zero share %s eb=%g", name, eb))
 			requireSame(t, h0, hb, fmt.Sprintf("quantBins entropy %s eb=%g", name, eb))
 
 			z0, h0, m0 = extEntropyReference(r, eb)
-			z, h, m = extEntropy(r, eb)
+			z, h, m = extEntropy(r, eb, terms)
 			requireSame(t, z0, z, fmt.Sprintf("extEntropy zero share %s eb=%g", name, eb))
 			requireSame(t, h0, h, fmt.Sprintf("extEntropy entropy %s eb=%g", name, eb))
 			requireSame(t, m0, m, fmt.Sprintf("extEntropy mse %s eb=%g", name, eb))
-			zb, hb = extBins(r, eb)
+			zb, hb = extBins(r, eb, terms)
 			requireSame(t, z0, zb, fmt.Sprintf("extBins zero share %s eb=%g", name, eb))
 			requireSame(t, h0, hb, fmt.Sprintf("extBins entropy %s eb=%g", name, eb))
 		}
@@ -204,15 +207,15 @@ func TestQuantStatsEdgeCases(t *testing.T) {
 	r := []float64{math.Inf(-1), -3, math.Copysign(0, -1), 0, 0, 2, math.Inf(1), math.Inf(1)}
 	for _, eb := range []float64{0, -1, math.NaN(), math.Inf(1), 1e-320, 5e-324, 0.5, 1e308} {
 		z0, h0, m0 := quantStatsReference(r, eb)
-		z, h, m := quantStats(r, eb)
+		z, h, m := quantStats(r, eb, nil)
 		requireSame(t, z0, z, fmt.Sprintf("zero share eb=%g", eb))
 		requireSame(t, h0, h, fmt.Sprintf("entropy eb=%g", eb))
 		requireSame(t, m0, m, fmt.Sprintf("mse eb=%g", eb))
-		zb, hb := quantBins(r, eb)
+		zb, hb := quantBins(r, eb, new(termCache))
 		requireSame(t, z0, zb, fmt.Sprintf("quantBins zero share eb=%g", eb))
 		requireSame(t, h0, hb, fmt.Sprintf("quantBins entropy eb=%g", eb))
 	}
-	z, h, m := quantStats(nil, 1)
+	z, h, m := quantStats(nil, 1, nil)
 	require.Zero(t, z)
 	require.Zero(t, h)
 	require.Zero(t, m)
@@ -256,14 +259,18 @@ func inputsReference(f *Features, eb, valueRange float64) []float64 {
 // on 1/8 decades of bound from 1e-10 to 10 times valueRange.
 func requireInputsMatch(t *testing.T, f *Features, valueRange float64, name string) {
 	t.Helper()
-	var x []float64
+	var x, cached []float64
+	terms := new([2]termCache)
 	for k := -80; k <= 8; k++ {
 		eb := valueRange * math.Pow(10, float64(k)/8)
 		x = f.Inputs(x, eb, valueRange)
+		cached = f.inputs(cached, eb, valueRange, terms)
 		want := inputsReference(f, eb, valueRange)
 		require.Len(t, x, numInputs)
+		require.Len(t, cached, numInputs)
 		for i := range want {
 			requireSame(t, want[i], x[i], fmt.Sprintf("%s eb=%g input %s", name, eb, inputNames[i]))
+			requireSame(t, want[i], cached[i], fmt.Sprintf("%s eb=%g input %s with cached terms", name, eb, inputNames[i]))
 		}
 	}
 }

@@ -195,6 +195,9 @@ type predictor struct {
 	vr      float64
 	weights []float64
 	x       [numInputs]float64
+	// terms caches the entropy terms of the chunk's Lorenzo and interp
+	// residuals across bounds.
+	terms [2]termCache
 	// points holds the evaluated lattice points; index j is lattice point
 	// base + j.
 	base   int
@@ -218,7 +221,7 @@ type latticePoint struct {
 
 func newPredictor(cm *CodecModel, f *Features, valueRange float64) *predictor {
 	p := &predictor{cm: cm, f: f, vr: valueRange}
-	p.weights = cm.gate(f.Inputs(p.x[:0], valueRange, valueRange), nil)
+	p.weights = cm.gate(f.inputs(p.x[:0], valueRange, valueRange, &p.terms), nil)
 	// Experts with a negligible weight are skipped: renormalize the rest.
 	var total float64
 	for k, w := range p.weights {
@@ -250,7 +253,7 @@ func (p *predictor) point(j int, what need) *latticePoint {
 	if missing := what &^ lp.have; missing != 0 {
 		eb := math.Pow(10, float64(j)/latticePerDecade)
 		if lp.have == 0 {
-			p.f.Inputs(lp.x[:0], eb, p.vr)
+			p.f.inputs(lp.x[:0], eb, p.vr, &p.terms)
 		}
 		pr := p.outputs(lp.x[:], eb, missing)
 		if missing&needMSE != 0 {
@@ -302,7 +305,7 @@ func (p *predictor) predict(eb float64, what need) Prediction {
 // evaluate returns the outputs in what for bound eb from the ensembles;
 // the others are zero.
 func (p *predictor) evaluate(eb float64, what need) Prediction {
-	return p.outputs(p.f.Inputs(p.x[:0], eb, p.vr), eb, what)
+	return p.outputs(p.f.inputs(p.x[:0], eb, p.vr, &p.terms), eb, what)
 }
 
 // outputs returns the outputs in what for bound eb from the ensembles at
