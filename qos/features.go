@@ -238,8 +238,20 @@ func (f *Features) sampleWindowVar(vals []float64, shape []int, hasFill bool, fv
 		return
 	}
 	slices := len(vals) / (rows * cols)
-	for range sampleWindows {
-		base := next(slices)*rows*cols + next(rows-w+1)*cols + next(cols-w+1)
+	var bases [sampleWindows]int
+	for k := range bases {
+		bases[k] = next(slices)*rows*cols + next(rows-w+1)*cols + next(cols-w+1)
+	}
+	// Load both ends of every window row first, so that the cache misses
+	// of all windows overlap.
+	var touch float64
+	for _, base := range bases {
+		for i := range w {
+			touch += vals[base+i*cols] + vals[base+i*cols+w-1]
+		}
+	}
+	f.touched += touch
+	for _, base := range bases {
 		var sum, sq float64
 		ok := true
 		for i := 0; i < w && ok; i++ {
