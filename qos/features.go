@@ -550,40 +550,30 @@ func sortFloats(v []float64) {
 	}
 	const sign = 1 << 63
 	a, tmp := s.keys[:len(v)], s.keys[len(v):2*len(v)]
-	// The keys are 2^63 + bits for x >= 0 and 2^63 - |bits| for x < 0, so
-	// that -0 and 0 share a key; their count restores them. Negative keys
-	// fill a from the front and the others from the back, and each side
-	// sorts alone: their keys span far less than the gap between them.
-	negZeros, neg, pos := 0, 0, len(v)
+	// Negative values, -0 included, fill a from the front with key -bits
+	// (mod 2^64), and the others fill it from the back with bits + 2^63,
+	// so keys rise with the values on each side. Each side sorts alone:
+	// their keys span far less than the gap between them. Both stores go
+	// to free slots, and the side is chosen by arithmetic, not by a branch
+	// on the random sign.
+	neg, pos := 0, len(v)
 	for _, x := range v {
 		k := math.Float64bits(x)
-		if k >= sign {
-			if k == sign {
-				negZeros++
-				pos--
-				a[pos] = sign
-				continue
-			}
-			a[neg] = sign - (k - sign)
-			neg++
-		} else {
-			pos--
-			a[pos] = k + sign
-		}
+		isNeg := int(k >> 63)
+		mask := -(k >> 63)
+		key := -k&mask | (k^sign)&^mask
+		a[pos-1] = key
+		a[neg] = key
+		neg += isNeg
+		pos -= 1 - isNeg
 	}
 	s.sort(a[:neg], tmp[:neg], 0)
 	s.sort(a[neg:], tmp[neg:], 0)
-	for i, k := range a {
-		if k >= sign {
-			k -= sign
-		} else {
-			k = sign + (sign - k)
-		}
-		if k == 0 && negZeros > 0 {
-			k = sign
-			negZeros--
-		}
-		v[i] = math.Float64frombits(k)
+	for i, k := range a[:neg] {
+		v[i] = math.Float64frombits(-k)
+	}
+	for i, k := range a[neg:] {
+		v[neg+i] = math.Float64frombits(k ^ sign)
 	}
 }
 
