@@ -292,7 +292,8 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 }
 
 // inputs is Inputs with the entropy terms of the Lorenzo and the interp
-// residuals cached in terms across calls; nil caches them for this call.
+// residuals cached in terms across calls. With terms nil, the cache lasts
+// this call.
 func (f *Features) inputs(dst []float64, eb, valueRange float64, terms *[2]termCache) []float64 {
 	if terms == nil {
 		terms = new([2]termCache)
@@ -413,9 +414,9 @@ func quantBins(r []float64, eb float64, terms *termCache) (zero, entropy float64
 }
 
 // inBin reports whether math.Round(y) equals q, for y not below a value
-// that rounds to q. Values below the edge q+0.5 round to q and values above
-// it do not; the edge itself rounds to q only where it is negative, since
-// math.Round rounds half away from zero.
+// that rounds to q. Values below the edge q+0.5 round to q, and values
+// above it do not. The edge itself rounds to q only where it is negative,
+// because math.Round rounds half away from zero.
 func inBin(y, q float64) bool {
 	edge := q + 0.5
 	return y < edge || (y == edge && math.Round(y) == q)

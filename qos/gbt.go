@@ -82,8 +82,8 @@ func (b *Boosted) predict(x []float64) float64 {
 		return y
 	}
 	// A copy of the inputs in an array of a power of two length, indexed
-	// by the masked feature, needs no bounds check; validTree keeps
-	// features below numInputs.
+	// by the masked feature, needs no bounds check. validTree keeps the
+	// features below numInputs, so the mask changes none.
 	var xa [32]float64
 	copy(xa[:], x)
 	nodes := b.packed
