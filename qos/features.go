@@ -570,10 +570,10 @@ func sortFloats(v []float64) {
 	}
 	s.sort(a[:neg], tmp[:neg], 0)
 	s.sort(a[neg:], tmp[neg:], 0)
-	for i, k := range a[:neg] {
+	for i, k := range tmp[:neg] {
 		v[i] = math.Float64frombits(-k)
 	}
-	for i, k := range a[neg:] {
+	for i, k := range tmp[neg:] {
 		v[neg+i] = math.Float64frombits(k ^ sign)
 	}
 }
@@ -590,56 +590,67 @@ var sorters = sync.Pool{New: func() any { return new(sorter) }}
 // maxDigit is the largest digit, in bits, that the key sort distributes by.
 const maxDigit = 10
 
-// sort sorts a with tmp, of the same length, as scratch. It distributes
-// the keys into buckets by the top bits of their offset from the smallest
-// key, about one bucket per key, and sorts each bucket the same way, or by
-// insertion when it is small. A bucket's keys differ only in the bits
-// below the digit, so every level narrows the keys.
-func (s *sorter) sort(a, tmp []uint64, level int) {
-	if len(a) <= 16 {
-		for i := 1; i < len(a); i++ {
-			k := a[i]
-			j := i
-			for ; j > 0 && a[j-1] > k; j-- {
-				a[j] = a[j-1]
-			}
-			a[j] = k
-		}
+// sort sorts the keys of src into dst, of the same length, and may change
+// src. It distributes the keys into buckets by the top bits of their
+// offset from the smallest key, about one bucket per key, and sorts each
+// bucket the same way, or by insertion when it is small. A bucket's keys
+// differ only in the bits below the digit, so every level narrows them.
+func (s *sorter) sort(src, dst []uint64, level int) {
+	if len(src) <= 16 {
+		copy(dst, src)
+		insertionSort(dst)
 		return
 	}
-	lo, hi := a[0], a[0]
-	for _, k := range a[1:] {
+	lo, hi := src[0], src[0]
+	for _, k := range src[1:] {
 		lo, hi = min(lo, k), max(hi, k)
 	}
 	if lo == hi {
+		copy(dst, src)
 		return
 	}
 	width := bits.Len64(hi - lo)
-	digit := min(width, maxDigit, bits.Len(uint(len(a)))-1)
+	digit := min(width, maxDigit, bits.Len(uint(len(src)))-1)
 	shift := width - digit
 	if len(s.counts) <= level {
 		s.counts = append(s.counts, make([]int32, 1<<maxDigit+1))
 	}
 	c := s.counts[level][:1<<digit+1]
 	clear(c)
-	for _, k := range a {
+	for _, k := range src {
 		c[(k-lo)>>shift+1]++
 	}
 	for i := 1; i < len(c); i++ {
 		c[i] += c[i-1]
 	}
 	// c[d] is now the start of bucket d; the scatter moves it to the end.
-	for _, k := range a {
+	for _, k := range src {
 		d := (k - lo) >> shift
-		tmp[c[d]] = k
+		dst[c[d]] = k
 		c[d]++
 	}
-	copy(a, tmp)
 	start := int32(0)
 	for _, end := range c[:len(c)-1] {
-		if end-start > 1 {
-			s.sort(a[start:end], tmp[start:end], level+1)
+		switch n := end - start; {
+		case n > 16:
+			// The next level sorts the bucket back into src.
+			s.sort(dst[start:end], src[start:end], level+1)
+			copy(dst[start:end], src[start:end])
+		case n > 1:
+			insertionSort(dst[start:end])
 		}
 		start = end
+	}
+}
+
+// insertionSort sorts the few keys of a.
+func insertionSort(a []uint64) {
+	for i := 1; i < len(a); i++ {
+		k := a[i]
+		j := i
+		for ; j > 0 && a[j-1] > k; j-- {
+			a[j] = a[j-1]
+		}
+		a[j] = k
 	}
 }

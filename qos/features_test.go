@@ -52,6 +52,16 @@ func TestSortFloatsResidualShapes(t *testing.T) {
 		f32[i] = float64(float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(12)-8))))
 	}
 	sets["float32/3000"] = f32
+	// A tight cluster with far outliers puts most keys in one top-level
+	// bucket, which the sort splits again.
+	cluster := make([]float64, 1000)
+	for i := range cluster {
+		cluster[i] = 1 + 1e-9*rng.Float64()
+		if i%50 == 0 {
+			cluster[i] = 1e20 * rng.Float64()
+		}
+	}
+	sets["cluster/1000"] = cluster
 	for name, v := range sets {
 		want := slices.Clone(v)
 		slices.Sort(want)
