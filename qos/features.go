@@ -601,6 +601,7 @@ func (s *sorter) sort(src, dst []uint64, level int) {
 		insertionSort(dst)
 		return
 	}
+
 	lo, hi := src[0], src[0]
 	for _, k := range src[1:] {
 		lo, hi = min(lo, k), max(hi, k)
@@ -609,6 +610,7 @@ func (s *sorter) sort(src, dst []uint64, level int) {
 		copy(dst, src)
 		return
 	}
+
 	width := bits.Len64(hi - lo)
 	digit := min(width, maxDigit, bits.Len(uint(len(src)))-1)
 	shift := width - digit
@@ -629,6 +631,7 @@ func (s *sorter) sort(src, dst []uint64, level int) {
 		dst[c[d]] = k
 		c[d]++
 	}
+
 	start := int32(0)
 	for _, end := range c[:len(c)-1] {
 		switch n := end - start; {

@@ -62,6 +62,7 @@ func TestSortFloatsResidualShapes(t *testing.T) {
 		}
 	}
 	sets["cluster/1000"] = cluster
+
 	for name, v := range sets {
 		want := slices.Clone(v)
 		slices.Sort(want)
@@ -71,7 +72,9 @@ func TestSortFloatsResidualShapes(t *testing.T) {
 				negZeros++
 			}
 		}
+
 		sortFloats(v)
+
 		require.Len(t, v, len(want), name)
 		for i := range v {
 			require.True(t, v[i] == want[i], "%s index %d: %v, slices.Sort has %v", name, i, v[i], want[i])

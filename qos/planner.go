@@ -218,11 +218,10 @@ func plan(chunks []*planChunk, t Target, cm *CodecModel, valueRange, rawBytes, q
 // searchBound finds where the increasing function h of lg = log10(bound)
 // crosses 0 in [lo, hi], starting at start, where slope estimates dh/dlg.
 // It brackets the crossing between two adjacent points of the predictor's
-// lattice, so that it evaluates the model at few lattice points: secant
-// steps from the start, each aimed at the lattice point just past the
-// estimated crossing, then false position steps inside the bracket. Then
-// it refines by false position between the two lattice points, where h
-// interpolates. With below set it returns the largest lg it evaluated
+// lattice, so that it evaluates the model at few lattice points. Secant
+// steps from the start aim at the lattice point just past the estimated
+// crossing, and false position steps narrow the bracket. Then it refines
+// by false position between the two lattice points, where h interpolates. With below set it returns the largest lg it evaluated
 // with h <= 0, else the smallest with h >= 0; ok is false when no point on
 // that side exists in the range, and then the range end nearest to it is
 // returned.
@@ -248,9 +247,10 @@ func searchBound(h func(float64) float64, start, lo, hi, slope float64, below bo
 	hx := h(x)
 	movedA := set(x, hx)
 
-	// Bracket. A step shorter than a lattice step or a non-positive slope
-	// would not move; steps on the same side grow at least twofold after
-	// the second, so that a poor slope estimate costs few evaluations.
+	// Bracket. Every step moves at least one lattice step, and a secant
+	// slope replaces the estimate only where it is positive and finite.
+	// Steps on the same side grow at least twofold after the second, so
+	// that a poor slope estimate costs few evaluations.
 	var jump float64
 	for n := 0; math.IsInf(a, -1) || math.IsInf(b, 1); n++ {
 		down := !(hx <= 0)
@@ -287,7 +287,7 @@ func searchBound(h func(float64) float64, start, lo, hi, slope float64, below bo
 	// aimed past the estimated crossing on the side of the end that moved
 	// last, so that one evaluation can close the bracket. The Illinois
 	// weights halve the value of an end that stays while the other moves
-	// twice; after a few steps it bisects, so that it always ends.
+	// twice. After four steps it bisects, so that it always ends.
 	wa, wb := 1.0, 1.0
 	for n := 0; ; n++ {
 		kLo, kHi := floor(a)+step, ceil(b)-step
