@@ -84,7 +84,7 @@ func (b *Boosted) predict(x []float64) float64 {
 	// A copy of the inputs in an array of a power of two length, indexed
 	// by the masked feature, needs no bounds check. validTree keeps the
 	// features below numInputs, so the mask changes none.
-	var xa [32]float64
+	var xa [inputSlots]float64
 	copy(xa[:], x)
 	nodes := b.packed
 	// Four trees descend together, so that their node loads, which each
@@ -120,16 +120,23 @@ func (b *Boosted) predict(x []float64) float64 {
 	return y
 }
 
+// inputSlots is the length of the input array predict reads. It is a
+// power of two, so that a mask bounds the index, and not below numInputs,
+// which the array type below checks when the package compiles.
+const inputSlots = 32
+
+var _ [inputSlots - numInputs]struct{}
+
 // descend returns the index of the child of node n at index i that inputs
 // x lead to, or i for a leaf. It selects the child by arithmetic, which
 // compiles to conditional moves: a branch on the comparison, which goes
 // either way at random, mispredicts often.
-func descend(n *packedNode, i int32, x *[32]float64) int32 {
+func descend(n *packedNode, i int32, x *[inputSlots]float64) int32 {
 	if n.feature < 0 {
 		return i
 	}
 	left := int32(0)
-	if x[n.feature&31] <= n.threshold {
+	if x[n.feature&(inputSlots-1)] <= n.threshold {
 		left = 1
 	}
 	return n.right + left*(i+1-n.right)
