@@ -2,7 +2,9 @@ package qos
 
 import (
 	"math"
+	"math/bits"
 	"slices"
+	"sync"
 
 	"github.com/epsilon-db/epsilon/codecs"
 )
@@ -47,6 +49,9 @@ type Features struct {
 	// linear interpolation between the two neighbours along the fastest
 	// dimension.
 	Lorenzo, Interp []float64
+	// touched keeps the sum of the prefetched values, so that the compiler
+	// keeps their loads.
+	touched float64
 	// WindowVar holds the sample variances of randomly placed SSIM windows
 	// in the 2-D slices along the two fastest dimensions. It is empty
 	// until addWindows fills it.
@@ -134,6 +139,8 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 	// Positions come in runs of up to sampleRun consecutive values along
 	// the fastest dimension, so that a run and its neighbours share cache
 	// lines: random single positions each cost several cache misses.
+	type sampleRunAt struct{ at, c0, run int }
+	runs := make([]sampleRunAt, 0, samples/sampleRun+1)
 	last := len(dims) - 1
 	for taken := 0; taken < samples; {
 		at := 0
@@ -151,8 +158,22 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 		}
 		run := min(sampleRun, max(dims[last]-lo, 1), samples-taken)
 		c0 := lo + next(max(dims[last]-lo-run+1, 1))
-		at += c0
+		runs = append(runs, sampleRunAt{at + c0, c0, run})
 		taken += run
+	}
+	// Load the first value of every run and its Lorenzo neighbours before
+	// the loop that uses them: these loads do not depend on each other, so
+	// their cache misses overlap, where the loop below would wait for each.
+	var touch float64
+	for _, r := range runs {
+		touch += vals[r.at]
+		for k := range nOff {
+			touch += vals[r.at-offs[k]]
+		}
+	}
+	f.touched = touch
+	for _, sr := range runs {
+		at, c0, run := sr.at, sr.c0, sr.run
 		for c := c0; c < c0+run; c, at = c+1, at+1 {
 			x := vals[at]
 			if x-x != 0 || (hasFill && x == fv) {
@@ -292,6 +313,16 @@ var inputNames = [numInputs]string{
 // Inputs returns the model inputs of the chunk for absolute bound eb on an
 // array of value range valueRange.
 func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
+	return f.inputs(dst, eb, valueRange, nil)
+}
+
+// inputs is Inputs with the entropy terms of the Lorenzo and the interp
+// residuals cached in terms across calls. With terms nil, the cache lasts
+// this call.
+func (f *Features) inputs(dst []float64, eb, valueRange float64, terms *[2]termCache) []float64 {
+	if terms == nil {
+		terms = new([2]termCache)
+	}
 	dst = dst[:0]
 	lr := func(a, b float64) float64 {
 		if !(b > 0) {
@@ -310,8 +341,8 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 		hi := r[int(float64(len(r)-1)*(1+q)/2)]
 		return max(math.Abs(lo), math.Abs(hi))
 	}
-	p0L, hL, mseL := extEntropy(f.Lorenzo, eb)
-	p0I, hI, _ := extEntropy(f.Interp, eb)
+	p0L, hL, mseL := extEntropy(f.Lorenzo, eb, &terms[0])
+	p0I, hI := extBins(f.Interp, eb, &terms[1])
 	f64 := 0.0
 	if f.F64 {
 		f64 = 1
@@ -332,51 +363,155 @@ func (f *Features) Inputs(dst []float64, eb, valueRange float64) []float64 {
 // lorenzo codec does, and returns the share in bin 0, the entropy of the
 // bins in bits with the Miller-Madow correction for the bins a sample of
 // len(r) misses, and the mean squared quantization error over eb^2.
-func quantStats(r []float64, eb float64) (zero, entropy, mse float64) {
+//
+// Since r is sorted, every bin is a run of adjacent values: the loop rounds
+// only the first value of a run and finds the run's end by comparing each
+// value with the bin's upper edge.
+func quantStats(r []float64, eb float64, terms *termCache) (zero, entropy, mse float64) {
 	if len(r) == 0 || !(eb > 0) {
 		return 0, 0, 0
 	}
 	inv := 1 / (2 * eb)
-	n := float64(len(r))
-	var run, bins int
+	h := binEntropy{n: float64(len(r)), terms: terms}
 	var sq float64
-	prev := math.NaN()
-	flush := func() {
-		if run > 0 {
-			p := float64(run) / n
-			entropy -= p * math.Log2(p)
-			bins++
-		}
-	}
-	for _, x := range r {
+	var zeros int
+	for i := 0; i < len(r); {
+		x := r[i]
 		q := math.Round(x * inv)
-		d := x - q*2*eb
-		sq += d * d
-		if q != prev {
-			flush()
-			prev, run = q, 0
+		// The conversions keep each product rounded, as in the direct
+		// computation, on platforms that fuse multiply and add.
+		c := float64(q * 2 * eb)
+		d := x - c
+		sq += float64(d * d)
+		j := i + 1
+		for ; j < len(r); j++ {
+			x := r[j]
+			if !inBin(x*inv, q) {
+				break
+			}
+			d := x - c
+			sq += float64(d * d)
 		}
-		run++
+		h.add(j - i)
 		if q == 0 {
-			zero++
+			zeros = j - i
+		}
+		i = j
+	}
+	n := float64(len(r))
+	return float64(zeros) / n, h.entropy(), sq / n / (eb * eb)
+}
+
+// quantBins returns the share in bin 0 and the entropy of quantStats
+// without the squared error. It finds the end of each run by an
+// exponential and then a binary search, so that it costs a few
+// comparisons per bin instead of one per value.
+func quantBins(r []float64, eb float64, terms *termCache) (zero, entropy float64) {
+	if len(r) == 0 || !(eb > 0) {
+		return 0, 0
+	}
+	inv := 1 / (2 * eb)
+	h := binEntropy{n: float64(len(r)), terms: terms}
+	var zeros int
+	for i := 0; i < len(r); {
+		q := math.Round(r[i] * inv)
+		// r[lo] is in the bin; r[hi] is not, or hi is len(r).
+		lo, hi := i, i+1
+		for step := 1; hi < len(r) && inBin(r[hi]*inv, q); step *= 2 {
+			lo, hi = hi, hi+step
+		}
+		hi = min(hi, len(r))
+		for hi-lo > 1 {
+			m := int(uint(lo+hi) >> 1)
+			if inBin(r[m]*inv, q) {
+				lo = m
+			} else {
+				hi = m
+			}
+		}
+		h.add(hi - i)
+		if q == 0 {
+			zeros = hi - i
+		}
+		i = hi
+	}
+	return float64(zeros) / float64(len(r)), h.entropy()
+}
+
+// inBin reports whether math.Round(y) equals q, for y not below a value
+// that rounds to q. Values below the edge q+0.5 round to q, and values
+// above it do not. The edge itself rounds to q only where it is negative,
+// because math.Round rounds half away from zero.
+func inBin(y, q float64) bool {
+	edge := q + 0.5
+	return y < edge || (y == edge && math.Round(y) == q)
+}
+
+// binEntropy sums the entropy of bin counts over n values, in bits, as
+// the direct sum of -p*log2(p) over the bins in order. The model's tree
+// thresholds are input values of training chunks, and the entropy depends
+// only on the counts, so other chunks meet those values exactly: the sum
+// must round as the training did, not merely be close.
+type binEntropy struct {
+	n     float64
+	sum   float64
+	bins  int
+	terms *termCache
+}
+
+// termCache caches p*log2(p) of the counts below its length for one
+// number of values, 0 where not computed yet. A nil cache computes every
+// term.
+type termCache [64]float64
+
+// add adds a bin of count c.
+func (e *binEntropy) add(c int) {
+	var t float64
+	cached := e.terms != nil && c < len(e.terms)
+	if cached {
+		t = e.terms[c]
+	}
+	if t == 0 {
+		p := float64(c) / e.n
+		// The conversion keeps the product rounded on platforms that
+		// fuse multiply and subtract.
+		t = float64(p * math.Log2(p))
+		if cached {
+			e.terms[c] = t
 		}
 	}
-	flush()
-	entropy += float64(bins-1) / (2 * n * math.Ln2)
-	return zero / n, entropy, sq / n / (eb * eb)
+	e.sum -= t
+	e.bins++
+}
+
+// entropy returns the entropy with the Miller-Madow correction for the
+// bins a sample of n values misses.
+func (e *binEntropy) entropy() float64 {
+	return e.sum + float64(e.bins-1)/(2*e.n*math.Ln2)
 }
 
 // extEntropy is quantStats with the entropy extended past what the sample
 // resolves: where bins of 2 eb hold few samples each, the entropy at
 // 16 eb plus 4 bits for each value outside bin 0 there estimates it better,
 // since halving the bin adds one bit to every value that is not in bin 0.
-func extEntropy(r []float64, eb float64) (zero, entropy, mse float64) {
-	zero, entropy, mse = quantStats(r, eb)
+func extEntropy(r []float64, eb float64, terms *termCache) (zero, entropy, mse float64) {
+	zero, entropy, mse = quantStats(r, eb, terms)
+	return zero, extend(r, eb, entropy, terms), mse
+}
+
+// extBins is extEntropy without the squared error.
+func extBins(r []float64, eb float64, terms *termCache) (zero, entropy float64) {
+	zero, entropy = quantBins(r, eb, terms)
+	return zero, extend(r, eb, entropy, terms)
+}
+
+// extend returns the extended entropy of r at eb from its entropy there.
+func extend(r []float64, eb, entropy float64, terms *termCache) float64 {
 	if entropy > 4 {
-		z16, h16, _ := quantStats(r, 16*eb)
+		z16, h16 := quantBins(r, 16*eb, terms)
 		entropy = max(entropy, h16+4*(1-z16))
 	}
-	return zero, entropy, mse
+	return entropy
 }
 
 // floatsOf converts raw little-endian values of a float dtype to float64.
@@ -427,52 +562,125 @@ func (f *Features) ssimEstimate(eb, valueRange float64) float64 {
 	return max(-12, min(12, math.Log10(d)))
 }
 
-// sortFloats sorts v ascending by a least-significant-digit radix sort on
-// the order-preserving bit patterns of the values, which for the up to
-// maxSample residuals of a chunk takes a fraction of a comparison sort's
-// time. v holds no NaN.
+// sortFloats sorts v ascending by a most-significant-digit radix sort on
+// integer keys in the order of the values, which for the up to maxSample
+// residuals of a chunk takes a fraction of a comparison sort's time. v
+// holds no NaN. -0 and 0 compare equal and come in either order.
 func sortFloats(v []float64) {
 	if len(v) < 64 {
 		slices.Sort(v)
 		return
 	}
-	keys := make([]uint64, 2*len(v))
-	a, b := keys[:len(v)], keys[len(v):]
-	var counts [8][256]int
-	for i, x := range v {
+	s := sorters.Get().(*sorter)
+	defer sorters.Put(s)
+	if cap(s.keys) < 2*len(v) {
+		s.keys = make([]uint64, 2*len(v))
+	}
+	const sign = 1 << 63
+	a, tmp := s.keys[:len(v)], s.keys[len(v):2*len(v)]
+	// Negative values, -0 included, fill a from the front with key -bits
+	// (mod 2^64), and the others fill it from the back with bits + 2^63,
+	// so keys rise with the values on each side. Each side sorts alone:
+	// their keys span far less than the gap between them. Both stores go
+	// to free slots, and the side is chosen by arithmetic, not by a branch
+	// on the random sign.
+	neg, pos := 0, len(v)
+	for _, x := range v {
 		k := math.Float64bits(x)
-		if k>>63 != 0 {
-			k = ^k
-		} else {
-			k |= 1 << 63
-		}
-		a[i] = k
-		for d := range 8 {
-			counts[d][byte(k>>(8*d))]++
-		}
+		isNeg := int(k >> 63)
+		mask := -(k >> 63)
+		key := -k&mask | (k^sign)&^mask
+		a[pos-1] = key
+		a[neg] = key
+		neg += isNeg
+		pos -= 1 - isNeg
 	}
-	for d := range 8 {
-		c := &counts[d]
-		if c[byte(a[0]>>(8*d))] == len(a) {
-			continue // every key has this digit
-		}
-		pos := 0
-		for i := range c {
-			c[i], pos = pos, pos+c[i]
-		}
-		for _, k := range a {
-			dg := byte(k >> (8 * d))
-			b[c[dg]] = k
-			c[dg]++
-		}
-		a, b = b, a
+	s.sort(a[:neg], tmp[:neg], 0)
+	s.sort(a[neg:], tmp[neg:], 0)
+	for i, k := range tmp[:neg] {
+		v[i] = math.Float64frombits(-k)
 	}
-	for i, k := range a {
-		if k>>63 != 0 {
-			k &^= 1 << 63
-		} else {
-			k = ^k
+	for i, k := range tmp[neg:] {
+		v[neg+i] = math.Float64frombits(k ^ sign)
+	}
+}
+
+// sorter holds the scratch space of sortFloats: the keys and a copy, and
+// the bucket counts of each level of the key sort.
+type sorter struct {
+	keys   []uint64
+	counts [][]int32
+}
+
+var sorters = sync.Pool{New: func() any { return new(sorter) }}
+
+// maxDigit is the largest digit, in bits, that the key sort distributes by.
+const maxDigit = 10
+
+// sort sorts the keys of src into dst, of the same length, and may change
+// src. It distributes the keys into buckets by the top bits of their
+// offset from the smallest key, about one bucket per key, and sorts each
+// bucket the same way, or by insertion when it is small. A bucket's keys
+// differ only in the bits below the digit, so every level narrows them.
+func (s *sorter) sort(src, dst []uint64, level int) {
+	if len(src) <= 16 {
+		copy(dst, src)
+		insertionSort(dst)
+		return
+	}
+
+	lo, hi := src[0], src[0]
+	for _, k := range src[1:] {
+		lo, hi = min(lo, k), max(hi, k)
+	}
+	if lo == hi {
+		copy(dst, src)
+		return
+	}
+
+	width := bits.Len64(hi - lo)
+	digit := min(width, maxDigit, bits.Len(uint(len(src)))-1)
+	shift := width - digit
+	if len(s.counts) <= level {
+		s.counts = append(s.counts, make([]int32, 1<<maxDigit+1))
+	}
+	c := s.counts[level][:1<<digit+1]
+	clear(c)
+	for _, k := range src {
+		c[(k-lo)>>shift+1]++
+	}
+	for i := 1; i < len(c); i++ {
+		c[i] += c[i-1]
+	}
+	// c[d] is now the start of bucket d; the scatter moves it to the end.
+	for _, k := range src {
+		d := (k - lo) >> shift
+		dst[c[d]] = k
+		c[d]++
+	}
+
+	start := int32(0)
+	for _, end := range c[:len(c)-1] {
+		switch n := end - start; {
+		case n > 16:
+			// The next level sorts the bucket back into src.
+			s.sort(dst[start:end], src[start:end], level+1)
+			copy(dst[start:end], src[start:end])
+		case n > 1:
+			insertionSort(dst[start:end])
 		}
-		v[i] = math.Float64frombits(k)
+		start = end
+	}
+}
+
+// insertionSort sorts the few keys of a.
+func insertionSort(a []uint64) {
+	for i := 1; i < len(a); i++ {
+		k := a[i]
+		j := i
+		for ; j > 0 && a[j-1] > k; j-- {
+			a[j] = a[j-1]
+		}
+		a[j] = k
 	}
 }

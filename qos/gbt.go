@@ -81,20 +81,65 @@ func (b *Boosted) predict(x []float64) float64 {
 		}
 		return y
 	}
+	// A copy of the inputs in an array of a power of two length, indexed
+	// by the masked feature, needs no bounds check. validTree keeps the
+	// features below numInputs, so the mask changes none.
+	var xa [inputSlots]float64
+	copy(xa[:], x)
 	nodes := b.packed
-	for _, i := range b.roots {
+	// Four trees descend together, so that their node loads, which each
+	// depend on the previous level, overlap. The leaves add up in tree
+	// order, as one tree at a time would add them.
+	roots := b.roots
+	t := 0
+	for ; t+4 <= len(roots); t += 4 {
+		i0, i1, i2, i3 := roots[t], roots[t+1], roots[t+2], roots[t+3]
+		for {
+			n0, n1, n2, n3 := &nodes[i0], &nodes[i1], &nodes[i2], &nodes[i3]
+			if n0.feature < 0 && n1.feature < 0 && n2.feature < 0 && n3.feature < 0 {
+				y += n0.threshold
+				y += n1.threshold
+				y += n2.threshold
+				y += n3.threshold
+				break
+			}
+			i0 = descend(n0, i0, &xa)
+			i1 = descend(n1, i1, &xa)
+			i2 = descend(n2, i2, &xa)
+			i3 = descend(n3, i3, &xa)
+		}
+	}
+	for _, i := range roots[t:] {
 		n := &nodes[i]
 		for n.feature >= 0 {
-			if x[n.feature] <= n.threshold {
-				i++
-			} else {
-				i = n.right
-			}
+			i = descend(n, i, &xa)
 			n = &nodes[i]
 		}
 		y += n.threshold
 	}
 	return y
+}
+
+// inputSlots is the length of the input array predict reads. It is a
+// power of two, so that a mask bounds the index, and not below numInputs,
+// which the array type below checks when the package compiles.
+const inputSlots = 32
+
+var _ [inputSlots - numInputs]struct{}
+
+// descend returns the index of the child of node n at index i that inputs
+// x lead to, or i for a leaf. It selects the child by arithmetic, which
+// compiles to conditional moves: a branch on the comparison, which goes
+// either way at random, mispredicts often.
+func descend(n *packedNode, i int32, x *[inputSlots]float64) int32 {
+	if n.feature < 0 {
+		return i
+	}
+	left := int32(0)
+	if x[n.feature&(inputSlots-1)] <= n.threshold {
+		left = 1
+	}
+	return n.right + left*(i+1-n.right)
 }
 
 // boostParams sets the size of an ensemble.

@@ -202,7 +202,10 @@ type predictor struct {
 	f       *Features
 	vr      float64
 	weights []float64
-	x       []float64
+	x       [numInputs]float64
+	// terms caches the entropy terms of the chunk's Lorenzo and interp
+	// residuals across bounds.
+	terms [2]termCache
 	// points holds the evaluated lattice points; index j is lattice point
 	// base + j.
 	base   int
@@ -215,17 +218,20 @@ type predictor struct {
 const latticePerDecade = 8
 
 // latticePoint holds the outputs at one lattice bound, as logarithms: ln
-// MSE, ln bytes, ln SSIM deficit; have marks which are set.
+// MSE, ln bytes, ln SSIM deficit; have marks which are set. x holds the
+// model inputs at the bound once an output is set, so that another output
+// costs only its ensembles.
 type latticePoint struct {
 	have                need
 	lnMSE, lnBytes, lnD float64
+	x                   [numInputs]float64
 }
 
 func newPredictor(cm *CodecModel, f *Features, valueRange float64) *predictor {
 	p := &predictor{cm: cm, f: f, vr: valueRange}
-	p.x = f.Inputs(p.x, valueRange, valueRange)
-	p.x[ssimInput] = noSSIMEstimate
-	p.weights = cm.gate(p.x, nil)
+	x := f.inputs(p.x[:0], valueRange, valueRange, &p.terms)
+	x[ssimInput] = noSSIMEstimate
+	p.weights = cm.gate(x, nil)
 	// Experts with a negligible weight are skipped: renormalize the rest.
 	var total float64
 	for k, w := range p.weights {
@@ -256,7 +262,10 @@ func (p *predictor) point(j int, what need) *latticePoint {
 	lp := &p.points[j-p.base]
 	if missing := what &^ lp.have; missing != 0 {
 		eb := math.Pow(10, float64(j)/latticePerDecade)
-		pr := p.evaluate(eb, missing)
+		if lp.have == 0 {
+			p.f.inputs(lp.x[:0], eb, p.vr, &p.terms)
+		}
+		pr := p.outputs(lp.x[:], eb, missing)
 		if missing&needMSE != 0 {
 			lp.lnMSE = math.Log(max(pr.MSE, 1e-300))
 		}
@@ -306,30 +315,41 @@ func (p *predictor) predict(eb float64, what need) Prediction {
 // evaluate returns the outputs in what for bound eb from the ensembles;
 // the others are zero.
 func (p *predictor) evaluate(eb float64, what need) Prediction {
-	p.x = p.f.Inputs(p.x, eb, p.vr)
-	ssim := p.x[ssimInput]
+	return p.outputs(p.f.inputs(p.x[:0], eb, p.vr, &p.terms), eb, what)
+}
+
+// outputs returns the outputs in what for bound eb from the ensembles at
+// inputs x; the others are zero. It leaves x as it found it.
+func (p *predictor) outputs(x []float64, eb float64, what need) Prediction {
 	var lnMSE, lnBytes, lnDef float64
-	for k, w := range p.weights {
-		if w == 0 {
-			continue
-		}
-		e := &p.cm.Experts[k]
-		if what&needSSIM != 0 {
-			p.x[ssimInput] = ssim
-			lnDef += w * e.SSIM.predict(p.x)
-		}
-		// The squared error and size ensembles were fit without the
-		// SSIM estimate.
-		p.x[ssimInput] = noSSIMEstimate
-		if what&needMSE != 0 {
-			lnMSE += w * e.MSE.predict(p.x)
-		}
-		if what&needBytes != 0 {
-			lnBytes += w * e.Bytes.predict(p.x)
+	if what&needSSIM != 0 {
+		for k, w := range p.weights {
+			if w != 0 {
+				lnDef += w * p.cm.Experts[k].SSIM.predict(x)
+			}
 		}
 	}
-	if what&needBytes != 0 {
-		lnBytes += p.cm.sizeBase(p.x)
+	if what&(needMSE|needBytes) != 0 {
+		// The squared error and size ensembles were fit without the SSIM
+		// estimate.
+		ssim := x[ssimInput]
+		x[ssimInput] = noSSIMEstimate
+		for k, w := range p.weights {
+			if w == 0 {
+				continue
+			}
+			e := &p.cm.Experts[k]
+			if what&needMSE != 0 {
+				lnMSE += w * e.MSE.predict(x)
+			}
+			if what&needBytes != 0 {
+				lnBytes += w * e.Bytes.predict(x)
+			}
+		}
+		if what&needBytes != 0 {
+			lnBytes += p.cm.sizeBase(x)
+		}
+		x[ssimInput] = ssim
 	}
 	n := float64(max(p.f.Count, 1))
 	var out Prediction

@@ -147,6 +147,13 @@ func plan(chunks []*planChunk, t Target, cm *CodecModel, valueRange, rawBytes, q
 	if eb := t.ClosedFormBound(valueRange); eb > 0 {
 		start = math.Log10(eb)
 	}
+	// The search's first step assumes that the squared error and the SSIM
+	// deficit grow as eb^2, and that the size shrinks by a factor e per
+	// decade of bound.
+	slope := 2 * math.Ln10
+	if limitSize {
+		slope = 1
+	}
 	if len(chunks) == 1 {
 		// One chunk: search the bound directly.
 		c, p := chunks[0], predictors[0]
@@ -158,7 +165,7 @@ func plan(chunks []*planChunk, t Target, cm *CodecModel, valueRange, rawBytes, q
 			return math.Log(max(t.chunkCost(c, pr), 1e-300) / budget)
 		}
 		var lg float64
-		lg, ok = searchBound(h, start, bottom, top, !limitSize)
+		lg, ok = searchBound(h, start, bottom, top, slope, !limitSize)
 		bounds[0] = math.Pow(10, lg)
 	} else {
 		build := func(grids [][]float64) []*curve {
@@ -190,7 +197,7 @@ func plan(chunks []*planChunk, t Target, cm *CodecModel, valueRange, rawBytes, q
 				return math.Log(budget / max(size, 1e-300))
 			}
 			return math.Log(max(cost, 1e-300) / budget)
-		}, start, bottom, top, !limitSize)
+		}, start, bottom, top, slope, !limitSize)
 		fine := make([][]float64, len(chunks))
 		for i := range fine {
 			fine[i] = gridAround(math.Pow(10, lg), 0.25, 24)
@@ -209,47 +216,106 @@ func plan(chunks []*planChunk, t Target, cm *CodecModel, valueRange, rawBytes, q
 }
 
 // searchBound finds where the increasing function h of lg = log10(bound)
-// crosses 0 in [lo, hi], starting at start. It brackets the crossing in
-// half-decade steps and narrows it by bisection, both on the predictor's
-// lattice, so that it evaluates the model at few lattice points; then it
-// refines by false position between two adjacent lattice points, where h
-// interpolates. With below set it returns the largest lg it evaluated
+// crosses 0 in [lo, hi], starting at start, where slope estimates dh/dlg.
+// It brackets the crossing between two adjacent points of the predictor's
+// lattice, so that it evaluates the model at few lattice points. Secant
+// steps from the start aim at the lattice point just past the estimated
+// crossing, and false position steps narrow the bracket. Then it refines
+// by false position between the two lattice points, where h interpolates. With below set it returns the largest lg it evaluated
 // with h <= 0, else the smallest with h >= 0; ok is false when no point on
 // that side exists in the range, and then the range end nearest to it is
 // returned.
-func searchBound(h func(float64) float64, start, lo, hi float64, below bool) (float64, bool) {
+func searchBound(h func(float64) float64, start, lo, hi, slope float64, below bool) (float64, bool) {
 	const step = 1.0 / latticePerDecade
+	// Lattice points are exact multiples of step.
 	snap := func(lg float64) float64 { return math.Round(lg*latticePerDecade) / latticePerDecade }
-	a := max(lo, min(hi, snap(start)))
-	ha := h(a)
-	b, hb := a, ha
-	// Bracket: a holds h <= 0 and b holds h > 0.
-	for ha > 0 {
-		if a <= lo {
+	floor := func(lg float64) float64 { return math.Floor(lg*latticePerDecade) / latticePerDecade }
+	ceil := func(lg float64) float64 { return math.Ceil(lg*latticePerDecade) / latticePerDecade }
+
+	// a holds h <= 0 and b holds h > 0 once found; h NaN counts as > 0.
+	a, ha := math.Inf(-1), 0.0
+	b, hb := math.Inf(1), 0.0
+	set := func(x, hx float64) bool {
+		if hx <= 0 {
+			a, ha = x, hx
+			return true
+		}
+		b, hb = x, hx
+		return false
+	}
+	x := max(lo, min(hi, snap(start)))
+	hx := h(x)
+	movedA := set(x, hx)
+
+	// Bracket. Every step moves at least one lattice step, and a secant
+	// slope replaces the estimate only where it is positive and finite.
+	// Steps on the same side grow at least twofold after the second, so
+	// that a poor slope estimate costs few evaluations.
+	var jump float64
+	for n := 0; math.IsInf(a, -1) || math.IsInf(b, 1); n++ {
+		down := !(hx <= 0)
+		if down && x <= lo {
 			return lo, !below
 		}
-		b, hb = a, ha
-		a = max(lo, a-0.5)
-		ha = h(a)
-	}
-	for hb <= 0 {
-		if b >= hi {
+		if !down && x >= hi {
 			return hi, below
 		}
-		a, ha = b, hb
-		b = min(hi, b+0.5)
-		hb = h(b)
+		d := math.Abs(hx / slope)
+		if !(d < 2) {
+			d = 2
+		}
+		d = max(d, step)
+		if n >= 2 {
+			d = max(d, 2*jump)
+		}
+		var y float64
+		if down {
+			y = max(lo, floor(x-d))
+		} else {
+			y = min(hi, ceil(x+d))
+		}
+		hy := h(y)
+		if s := (hy - hx) / (y - x); s > 0 && !math.IsInf(s, 0) {
+			slope = s
+		}
+		jump = math.Abs(y - x)
+		x, hx = y, hy
+		movedA = set(x, hx)
 	}
-	// Bisect on the lattice.
-	for b-a > 1.5*step {
-		m := snap((a + b) / 2)
-		if m <= a || m >= b {
+
+	// Narrow the bracket to adjacent lattice points by false position,
+	// aimed past the estimated crossing on the side of the end that moved
+	// last, so that one evaluation can close the bracket. The Illinois
+	// weights halve the value of an end that stays while the other moves
+	// twice. After four steps it bisects, so that it always ends.
+	wa, wb := 1.0, 1.0
+	for n := 0; ; n++ {
+		kLo, kHi := floor(a)+step, ceil(b)-step
+		if kLo > kHi {
 			break
 		}
-		if hm := h(m); hm <= 0 {
-			a, ha = m, hm
+		m := a - wa*ha*(b-a)/(wb*hb-wa*ha)
+		if !(m > a && m < b) || n >= 4 {
+			m = (a + b) / 2
+		}
+		if movedA {
+			m = ceil(m)
 		} else {
-			b, hb = m, hm
+			m = floor(m)
+		}
+		m = max(kLo, min(kHi, m))
+		wasA := movedA
+		movedA = set(m, h(m))
+		if movedA {
+			wa = 1
+			if wasA {
+				wb /= 2
+			}
+		} else {
+			wb = 1
+			if !wasA {
+				wa /= 2
+			}
 		}
 	}
 	// Illinois false position, to 1/100 of a decade.

@@ -12,8 +12,16 @@ import (
 
 // BenchmarkSelection times features and planning over every real field at
 // the store's default chunk shape, as fast mode runs them, and reports
-// their cost in percent of one lorenzo compression of the same chunks.
+// their cost in percent of one compression of the same chunks, per codec.
 func BenchmarkSelection(b *testing.B) {
+	for _, name := range []string{"lorenzo", "block"} {
+		b.Run(name, func(b *testing.B) { benchmarkSelection(b, name) })
+	}
+}
+
+// benchmarkSelection plans with the model of codec name and compares the
+// time to one compression with that codec.
+func benchmarkSelection(b *testing.B, name string) {
 	m := realdata.ForTest(b)
 	fields, err := LoadFields(m.Dir)
 	if err != nil {
@@ -23,11 +31,11 @@ func BenchmarkSelection(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cm, err := model.codec("lorenzo")
+	cm, err := model.codec(name)
 	if err != nil {
 		b.Fatal(err)
 	}
-	codec, err := codecs.ByName("lorenzo")
+	codec, err := codecs.ByName(name)
 	if err != nil {
 		b.Fatal(err)
 	}
