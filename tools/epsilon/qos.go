@@ -96,6 +96,7 @@ func runQOSTrain(cmd *cobra.Command, o *qosTrainOptions) error {
 type qosEvalOptions struct {
 	data    string
 	codecs  []string
+	targets []string
 	experts int
 	jsonOut bool
 	verbose bool
@@ -119,6 +120,7 @@ minutes.`,
 	f.StringVar(&o.data, "data", "", "data folder with a manifest.json, or its fields/ subfolder")
 	f.IntVar(&o.experts, "experts", 3, "experts per codec in the mixture")
 	f.StringSliceVar(&o.codecs, "codecs", nil, "codecs to train and evaluate (default: every registered lossy codec)")
+	f.StringSliceVar(&o.targets, "targets", nil, "targets to evaluate, such as psnr=60,ssim=0.99; a maxerr value is relative to each field's value range (default: psnr 40, 60, 80; ssim 0.99; nrmse 1e-3; maxerr 1e-3; ratio 10)")
 	f.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print a line per case to standard error")
 	_ = cmd.MarkFlagRequired("data")
@@ -126,9 +128,13 @@ minutes.`,
 }
 
 func runQOSEval(cmd *cobra.Command, o *qosEvalOptions) error {
-	fields, err := qos.LoadFields(o.data)
-	if err != nil {
-		return err
+	var targets []qos.Target
+	for _, text := range o.targets {
+		t, err := qos.ParseTarget(text)
+		if err != nil {
+			return fmt.Errorf("invalid --targets: %w", err)
+		}
+		targets = append(targets, t)
 	}
 	for _, name := range o.codecs {
 		if name == "lossless" {
@@ -138,7 +144,11 @@ func runQOSEval(cmd *cobra.Command, o *qosEvalOptions) error {
 			return fmt.Errorf("invalid --codecs: %w", err)
 		}
 	}
-	opts := qos.EvalOptions{Train: qos.TrainOptions{Experts: o.experts, Codecs: o.codecs}}
+	fields, err := qos.LoadFields(o.data)
+	if err != nil {
+		return err
+	}
+	opts := qos.EvalOptions{Train: qos.TrainOptions{Experts: o.experts, Codecs: o.codecs}, Targets: targets}
 	if o.verbose {
 		opts.Progress = func(line string) { fmt.Fprintln(cmd.ErrOrStderr(), line) }
 	}

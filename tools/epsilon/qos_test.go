@@ -59,3 +59,17 @@ func TestQOSTrainNeedsOutput(t *testing.T) {
 	_, err = run(t, "qos", "train", "--data", t.TempDir(), "--out", filepath.Join(t.TempDir(), "m"))
 	require.ErrorContains(t, err, "no manifest.json")
 }
+
+func TestQOSEvalRejectsBadInput(t *testing.T) {
+	cases := map[string][]string{
+		`invalid --targets: unknown target metric "snr"`: {"--targets", "snr=60"},
+		"invalid --targets":                              {"--targets", "psnr=60,ratio=0.5"},
+		"lossless has no bound to choose":                {"--codecs", "lossless"},
+		"no manifest.json":                               {"--targets", "psnr=60"},
+	}
+	for msg, extra := range cases {
+		args := append([]string{"qos", "eval", "--data", t.TempDir()}, extra...)
+		_, err := run(t, args...)
+		require.ErrorContains(t, err, msg, "%v", extra)
+	}
+}
