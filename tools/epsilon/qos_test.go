@@ -63,9 +63,9 @@ func TestQOSTrainNeedsOutput(t *testing.T) {
 func TestQOSEvalRejectsBadInput(t *testing.T) {
 	cases := map[string][]string{
 		`invalid --targets: unknown target metric "snr"`: {"--targets", "snr=60"},
-		"invalid --targets":                              {"--targets", "psnr=60,ratio=0.5"},
-		"lossless has no bound to choose":                {"--codecs", "lossless"},
-		"no manifest.json":                               {"--targets", "psnr=60"},
+		"invalid --targets":               {"--targets", "psnr=60,ratio=0.5"},
+		"lossless has no bound to choose": {"--codecs", "lossless"},
+		"no manifest.json":                {"--targets", "psnr=60"},
 	}
 	for msg, extra := range cases {
 		args := append([]string{"qos", "eval", "--data", t.TempDir()}, extra...)
