@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -310,4 +311,30 @@ func TestImportAllNaNMessage(t *testing.T) {
 	require.ErrorIs(t, err, ErrTargetUnreachable)
 	require.ErrorContains(t, err, "no finite values")
 	require.NotContains(t, err.Error(), "Inf")
+}
+
+func TestVerifyRatioRecoversFromBadModel(t *testing.T) {
+	// A model that predicts streams 150 times smaller than they are plans
+	// bounds far too small for a ratio target. Verify mode must still
+	// reach the ratio, by the rate rule rather than a decade per round,
+	// without overshooting it by much.
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	cm := m.doc.Codecs["lorenzo"]
+	cm.SizeBase[0] -= 5
+	fields := realFields(t)
+	var f *Field
+	for i := range fields {
+		if strings.HasPrefix(fields[i].Name, "cesm_lens_TS") {
+			f = &fields[i]
+		}
+	}
+	require.NotNil(t, f)
+	db := openStore(t)
+	target := Target{RatioMetric, 10}
+	res, err := Import(db, "ts", bytes.NewReader(f.Raw), int64(len(f.Raw)), store.ArrayOptions{DType: f.DType, Shape: f.Shape, Codec: "lorenzo"}, Options{Target: target, Model: m})
+	require.NoError(t, err)
+	checkAchieved(t, db, "ts", f, target, res)
+	require.Less(t, res.Ratio, 2*target.Value, "the correction overshot the ratio")
+	require.LessOrEqual(t, res.Compressions, 4*res.Chunks)
 }

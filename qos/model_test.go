@@ -114,3 +114,49 @@ func TestDefaultModelCalibration(t *testing.T) {
 		}
 	}
 }
+
+func TestReadModelRejectsBadSizeBase(t *testing.T) {
+	cases := map[string]func(cm *CodecModel){
+		"the size base has 3 coefficients, expected 4": func(cm *CodecModel) { cm.SizeBase = cm.SizeBase[:3] },
+		"the size base has 0 coefficients, expected 4": func(cm *CodecModel) { cm.SizeBase = nil },
+	}
+	for msg, mutate := range cases {
+		m, err := DefaultModel()
+		require.NoError(t, err)
+		mutate(m.doc.Codecs["lorenzo"])
+		b, err := m.MarshalBinary()
+		require.NoError(t, err)
+		_, err = ReadModel(b)
+		require.ErrorContains(t, err, msg)
+		require.ErrorIs(t, err, ErrModelFormat)
+	}
+}
+
+func TestSizeAndErrorIgnoreSSIMWindows(t *testing.T) {
+	// The squared error and size ensembles are fit without the SSIM
+	// estimate, so sampling windows changes the SSIM prediction only.
+	m, err := DefaultModel()
+	require.NoError(t, err)
+	fields := realFields(t)
+	f := &fields[0]
+	chunks, err := splitChunks(f, f.Shape)
+	require.NoError(t, err)
+	c := chunks[0]
+	vals, fillT := floatsOf(f.Raw, f.DType, f.Fill)
+	lo, hi := valueRange(vals, fillT)
+	plain := computeFeatures(c.Vals, c.Shape, fillT, false)
+	windowed := computeFeatures(c.Vals, c.Shape, fillT, false)
+	windowed.addWindows(c.Vals, c.Shape, fillT)
+	require.NotEmpty(t, windowed.WindowVar)
+	for _, name := range m.Codecs() {
+		cm, _ := m.codec(name)
+		for _, eb := range []float64{1e-4, 1e-3, 1e-2} {
+			eb *= hi - lo
+			a := newPredictor(cm, plain, hi-lo).evaluate(eb, needMSE|needBytes|needSSIM)
+			b := newPredictor(cm, windowed, hi-lo).evaluate(eb, needMSE|needBytes|needSSIM)
+			require.Equal(t, a.MSE, b.MSE, "%s eb %g", name, eb)
+			require.Equal(t, a.Bytes, b.Bytes, "%s eb %g", name, eb)
+			require.NotEqual(t, a.SSIMDeficit, b.SSIMDeficit, "%s eb %g", name, eb)
+		}
+	}
+}

@@ -92,6 +92,9 @@ func benchmarkSelection(b *testing.B, name string) {
 				pcs := make([]*planChunk, len(fc.chunks))
 				for i, c := range fc.chunks {
 					feat := computeFeatures(c.Vals, c.Shape, fc.fill, fc.f64)
+					if t.Metric == SSIMMetric {
+						feat.addWindows(c.Vals, c.Shape, fc.fill)
+					}
 					pcs[i] = &planChunk{feat: feat, shape: c.Shape, windows: chunkWindows(c.Shape, feat.Valid)}
 				}
 				plan(pcs, t, cm, fc.vr, fc.raw, t.fastQuantile())

@@ -8,8 +8,9 @@ import (
 // The size prediction of a codec is a linear base plus the boosted trees:
 // ln(bytes per value) = c · φ(x) + trees(x). The base spans the sampled
 // entropies of the quantized Lorenzo and interpolation residuals, which
-// carry most of the size of any prediction-based coder, and extrapolates to
-// field families the trees have not seen; the trees fit what remains.
+// carry most of the size of any prediction-based coder. A linear base
+// extrapolates to field families the trees have not seen, and the trees
+// fit what remains.
 //
 // φ(x) is 1, ln(valid·H_L/8 + 16/n + 1e-3), ln(valid·H_I/8 + 16/n + 1e-3)
 // and log10(eb/range), where H_L and H_I are the entropies in bits of the
