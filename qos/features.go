@@ -257,21 +257,42 @@ func (f *Features) addWindows(vals []float64, shape []int, fill *float64) {
 	if w < 2 {
 		return
 	}
+	// Window corners are stratified: the corner positions, in C order,
+	// are cut into as many equal strata as there are windows, and each
+	// window takes a random corner in its stratum. The windows then cover
+	// the chunk evenly and come in increasing address order, which the
+	// hardware prefetcher follows.
 	slices := len(vals) / (rows * cols)
-	for range max(minWindows, min(maxWindows, len(vals)/windowStride)) {
-		base := next(slices)*rows*cols + next(rows-w+1)*cols + next(cols-w+1)
+	wr, wc := rows-w+1, cols-w+1
+	corners := slices * wr * wc
+	windows := min(max(minWindows, min(maxWindows, len(vals)/windowStride)), corners)
+	for k := range windows {
+		lo, hi := k*corners/windows, (k+1)*corners/windows
+		p := lo + next(max(hi-lo, 1))
+		base := (p/(wr*wc))*rows*cols + (p/wc%wr)*cols + p%wc
 		var sum, sq float64
 		ok := true
-		for i := 0; i < w && ok; i++ {
-			for j := range w {
-				v := vals[base+i*cols+j]
-				if v-v != 0 || (hasFill && v == fv) {
-					ok = false
-					break
+		if hasFill {
+			for i := 0; i < w && ok; i++ {
+				for _, v := range vals[base+i*cols : base+i*cols+w] {
+					if v-v != 0 || v == fv {
+						ok = false
+						break
+					}
+					sum += v
+					sq += v * v
 				}
-				sum += v
-				sq += v * v
 			}
+		} else {
+			// NaN and infinities carry through the sums, so one check
+			// at the end finds them.
+			for i := range w {
+				for _, v := range vals[base+i*cols : base+i*cols+w] {
+					sum += v
+					sq += v * v
+				}
+			}
+			ok = sum-sum == 0 && sq-sq == 0
 		}
 		if ok {
 			n := float64(w * w)
