@@ -142,24 +142,38 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 	type sampleRunAt struct{ at, c0, run int }
 	runs := make([]sampleRunAt, 0, samples/sampleRun+1)
 	last := len(dims) - 1
-	for taken := 0; taken < samples; {
+	// A run starts at a corner: an index of at least 1 along every
+	// predictor dimension, so that the Lorenzo neighbours exist, and room
+	// for the run along the last. The corners, in C order, are cut into
+	// as many equal strata as there are runs, and each run starts at a
+	// random corner of its stratum: the sample covers the chunk evenly
+	// and is read in address order.
+	lows := make([]int, len(dims))
+	extents := make([]int, len(dims))
+	for d := range dims {
+		if d >= first && dims[d] > 1 {
+			lows[d] = 1
+		}
+		extents[d] = max(dims[d]-lows[d], 1)
+	}
+	fullRun := min(sampleRun, extents[last])
+	extents[last] = max(extents[last]-fullRun+1, 1)
+	corners := 1
+	for _, e := range extents {
+		corners *= e
+	}
+	nRuns := (samples + fullRun - 1) / fullRun
+	for k := range nRuns {
+		lo, hi := k*corners/nRuns, (k+1)*corners/nRuns
+		p := lo + next(max(hi-lo, 1))
 		at := 0
-		for d := range last {
-			lo := 0
-			if d >= first && dims[d] > 1 {
-				lo = 1
-			}
-			idx[d] = lo + next(max(dims[d]-lo, 1))
+		for d := last; d >= 0; d-- {
+			idx[d] = lows[d] + p%extents[d]
+			p /= extents[d]
 			at += idx[d] * strides[d]
 		}
-		lo := 0
-		if last >= first && dims[last] > 1 {
-			lo = 1
-		}
-		run := min(sampleRun, max(dims[last]-lo, 1), samples-taken)
-		c0 := lo + next(max(dims[last]-lo-run+1, 1))
-		runs = append(runs, sampleRunAt{at + c0, c0, run})
-		taken += run
+		run := min(fullRun, samples-k*fullRun)
+		runs = append(runs, sampleRunAt{at, idx[last], run})
 	}
 	// Load the first value of every run and its Lorenzo neighbours before
 	// the loop that uses them: these loads do not depend on each other, so
