@@ -19,6 +19,19 @@ const (
 	sampleRun    = 4
 )
 
+// xorshift is the state of a xorshift64 generator. Features use it for a
+// sample that depends on nothing but the chunk, so that training and
+// planning see the same features for the same values.
+type xorshift uint64
+
+// intn returns a pseudo-random integer in [0, n) for n > 0.
+func (r *xorshift) intn(n int) int {
+	*r ^= *r << 13
+	*r ^= *r >> 7
+	*r ^= *r << 17
+	return int(uint64(*r) % uint64(n))
+}
+
 // sampleCount returns the number of positions features sample in a chunk
 // of n values.
 func sampleCount(n int) int { return max(minSample, min(maxSample, n/sampleStride)) }
@@ -123,13 +136,8 @@ func computeFeatures(vals []float64, shape []int, fill *float64, f64 bool) *Feat
 		nOff++
 	}
 
-	rng := uint64(0x9e3779b97f4a7c15)
-	next := func(n int) int {
-		rng ^= rng << 13
-		rng ^= rng >> 7
-		rng ^= rng << 17
-		return int(rng % uint64(n))
-	}
+	rng := xorshift(0x9e3779b97f4a7c15)
+	next := rng.intn
 	samples := sampleCount(len(vals))
 	f.Lorenzo = make([]float64, 0, samples)
 	f.Interp = make([]float64, 0, samples)
@@ -259,13 +267,8 @@ func (f *Features) addWindows(vals []float64, shape []int, fill *float64) {
 	if hasFill {
 		fv = *fill
 	}
-	rng := uint64(0x2545f4914f6cdd1d)
-	next := func(n int) int {
-		rng ^= rng << 13
-		rng ^= rng >> 7
-		rng ^= rng << 17
-		return int(rng % uint64(n))
-	}
+	rng := xorshift(0x2545f4914f6cdd1d)
+	next := rng.intn
 	rows, cols := shape[len(shape)-2], shape[len(shape)-1]
 	w := min(SSIMWindow, rows, cols)
 	if w < 2 {
