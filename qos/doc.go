@@ -12,7 +12,8 @@
 // ratio target, the total error is smallest within the size budget). Plans
 // shrink the budget by a quantile of the model's residuals on held-out
 // field families, stored with the model: the 97th percentile in Fast mode
-// (the 95th for SSIM), the 70th in Verify mode. The model is evaluated on a
+// (the 95th for SSIM), the 70th in Verify mode, and for PSNR and NRMSE at
+// least 10% of the squared error. The model is evaluated on a
 // lattice of bounds 1/8 decade apart and interpolated between, so a plan
 // costs a few evaluations per chunk. The bounds reach the store through store.BoundPolicy, so the store never
 // imports this package. Verify mode then measures the stored array and
