@@ -39,8 +39,8 @@ import (
 //
 // Version 1 had no calibration and computed its inputs from other
 // features. Version 2 predicted mse/eb^2 itself, not its logarithm, which
-// let a prediction fall to zero or below. This build rejects both and
-// asks for a retrain.
+// let a prediction fall to zero or below. ReadModel rejects both with an
+// error that names the retrain command.
 
 // ModelVersion is the model file format version this build reads and writes.
 const ModelVersion = 3

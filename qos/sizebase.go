@@ -13,19 +13,29 @@ import (
 // fit what remains.
 //
 // φ(x) is 1, ln(valid·H_L/8 + 16/n + 1e-3), ln(valid·H_I/8 + 16/n + 1e-3)
-// and log10(eb/range), where H_L and H_I are the entropies in bits of the
-// two residual sets, valid the valid share and n the chunk's value count:
-// an entropy coder's bytes per value over the valid values, a fixed cost of
-// about 16 bytes per chunk, and a floor.
+// and log10(eb/range). H_L and H_I are the entropies in bits of the two
+// residual sets, valid is the valid share and n the chunk's value count.
+// The logarithms are an entropy coder's bytes per value over the valid
+// values, plus a fixed cost of about 16 bytes per chunk and a floor.
 const sizeBasis = 4
+
+// Indices in Inputs of the inputs the size basis reads; inputNames names
+// them.
+const (
+	inputLogBound       = 0
+	inputLorenzoEntropy = 6
+	inputInterpEntropy  = 10
+	inputValidShare     = 12
+	inputLogCount       = 16
+)
 
 // sizeBasisOf returns φ(x) for model inputs x.
 func sizeBasisOf(x []float64) [sizeBasis]float64 {
-	n := math.Pow(10, x[16])
-	valid := x[12]
-	lnL := math.Log(valid*max(x[6], 0.01)/8 + 16/n + 1e-3)
-	lnI := math.Log(valid*max(x[10], 0.01)/8 + 16/n + 1e-3)
-	return [sizeBasis]float64{1, lnL, lnI, x[0]}
+	n := math.Pow(10, x[inputLogCount])
+	valid := x[inputValidShare]
+	lnL := math.Log(valid*max(x[inputLorenzoEntropy], 0.01)/8 + 16/n + 1e-3)
+	lnI := math.Log(valid*max(x[inputInterpEntropy], 0.01)/8 + 16/n + 1e-3)
+	return [sizeBasis]float64{1, lnL, lnI, x[inputLogBound]}
 }
 
 // sizeBase returns the linear base of ln(bytes per value) for inputs x.

@@ -239,8 +239,9 @@ func (v *verifier) prevCost(i int) (cost, size float64) {
 }
 
 // slack reports whether a met target leaves so much room that relaxing the
-// bounds is worth a correction round: about a tenth more ratio, since each
-// round re-encodes the chunks it changes.
+// bounds may be worth a correction round. correct then skips a relaxation
+// that keeps more than relaxSaving of the stored size, since each round
+// re-encodes the chunks it changes.
 func (v *verifier) slack(got float64) bool {
 	t := v.t
 	switch t.Metric {
@@ -517,9 +518,9 @@ func (v *verifier) fallback(got float64) error {
 		}
 	case RatioMetric:
 		// Raise every bound, up to the value range, until the ratio is
-		// reached: by a quarter decade first, then by steps that double,
-		// so that a near miss loses little quality and a far one takes
-		// few rounds.
+		// reached. The steps are a quarter, a half, one and two decades
+		// and so on, so that a near miss loses little quality and a far
+		// one takes few rounds.
 		step := ratioFallbackStep
 		for range 6 {
 			for i := range v.chunks {
