@@ -310,32 +310,22 @@ func eps_append(h C.int64_t, name *C.char, ndim C.int, shape *C.int64_t, data un
 
 //export eps_write
 func eps_write(h C.int64_t, name *C.char, ndim C.int, start, count *C.int64_t, data unsafe.Pointer, nbytes C.size_t) C.int {
-	return call(func() error {
-		db, err := lookup(h)
-		if err != nil {
-			return err
-		}
-		n, err := goString(name, "name")
-		if err != nil {
-			return err
-		}
-		r, err := region(ndim, start, count)
-		if err != nil {
-			return err
-		}
-		buf, err := buffer(data, nbytes, "data")
-		if err != nil {
-			return err
-		}
-		if err := checkRequest(db, n, nil, &r, len(buf)); err != nil {
-			return err
-		}
+	return transfer(h, name, ndim, start, count, data, nbytes, "data", func(db *store.DB, n string, r chunk.Region, buf []byte) error {
 		return db.Write(n, r, buf)
 	})
 }
 
 //export eps_read
 func eps_read(h C.int64_t, name *C.char, ndim C.int, start, count *C.int64_t, dst unsafe.Pointer, nbytes C.size_t) C.int {
+	return transfer(h, name, ndim, start, count, dst, nbytes, "dst", func(db *store.DB, n string, r chunk.Region, buf []byte) error {
+		return db.Read(n, r, buf)
+	})
+}
+
+// transfer checks the arguments of eps_write and eps_read, whose buffer
+// argument is named what, and runs op on the region and buffer.
+func transfer(h C.int64_t, name *C.char, ndim C.int, start, count *C.int64_t, data unsafe.Pointer, nbytes C.size_t, what string,
+	op func(db *store.DB, n string, r chunk.Region, buf []byte) error) C.int {
 	return call(func() error {
 		db, err := lookup(h)
 		if err != nil {
@@ -349,14 +339,14 @@ func eps_read(h C.int64_t, name *C.char, ndim C.int, start, count *C.int64_t, ds
 		if err != nil {
 			return err
 		}
-		buf, err := buffer(dst, nbytes, "dst")
+		buf, err := buffer(data, nbytes, what)
 		if err != nil {
 			return err
 		}
 		if err := checkRequest(db, n, nil, &r, len(buf)); err != nil {
 			return err
 		}
-		return db.Read(n, r, buf)
+		return op(db, n, r, buf)
 	})
 }
 
